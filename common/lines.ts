@@ -1,0 +1,101 @@
+import { createReadStream } from 'node:fs';
+import { InputError } from './errors.js';
+
+export interface Line {
+  /** 1-based line number in the file. */
+  no: number;
+  /** The line without its `\n`, `\r\n` ending, or (first line) UTF-8 BOM. */
+  text: string;
+}
+
+const NL = 0x0a;
+const CR = 0x0d;
+
+/**
+ * Streams a text file line by line in bounded memory, with line numbers for error messages.
+ *
+ * Why not node:readline: it silently replaces invalid UTF-8 with U+FFFD, and we must report it instead
+ * (`InputError` naming the line), and it is slower on multi-GB files. Chunks are decoded in one fatal
+ * TextDecoder call (fast path); only when that throws is the chunk decoded line by line to find the bad line.
+ * Handles CRLF endings, a UTF-8 BOM on the first line, and a last line without a newline.
+ */
+export async function* readLines(file: string, opts: { highWaterMark?: number } = {}): AsyncGenerator<Line> {
+  const decoder = new TextDecoder('utf-8', { fatal: true, ignoreBOM: true });
+  let no = 0;
+  let carry: Buffer | null = null;
+  const stream = createReadStream(file, { highWaterMark: opts.highWaterMark ?? 1 << 20 });
+
+  const decodeLines = function* (buf: Buffer, end: number): Generator<Line> {
+    // buf[0:end] holds whole lines, each ending in \n.
+    let text: string | null = null;
+    try {
+      text = decoder.decode(buf.subarray(0, end));
+    } catch {
+      text = null;
+    }
+    if (text !== null) {
+      let start = 0;
+      for (;;) {
+        const nl = text.indexOf('\n', start);
+        if (nl < 0) break;
+        yield emit(text.slice(start, nl));
+        start = nl + 1;
+      }
+      return;
+    }
+    let start = 0;
+    while (start < end) {
+      const nl = buf.indexOf(NL, start);
+      const line = buf.subarray(start, nl);
+      let s: string;
+      try {
+        s = decoder.decode(line);
+      } catch {
+        throw new InputError(file, no + 1, 'valid UTF-8 text', `invalid byte sequence at byte ${badOffset(line)} of the line`);
+      }
+      yield emit(s);
+      start = nl + 1;
+    }
+  };
+
+  const emit = (raw: string): Line => {
+    no++;
+    let s = raw;
+    if (s.length > 0 && s.charCodeAt(s.length - 1) === CR) s = s.slice(0, -1);
+    if (no === 1 && s.charCodeAt(0) === 0xfeff) s = s.slice(1);
+    return { no, text: s };
+  };
+
+  for await (const chunk of stream as AsyncIterable<Buffer>) {
+    const buf: Buffer = carry ? Buffer.concat([carry, chunk]) : chunk;
+    const last = buf.lastIndexOf(NL);
+    if (last < 0) {
+      carry = buf;
+      continue;
+    }
+    yield* decodeLines(buf, last + 1);
+    carry = last + 1 < buf.length ? Buffer.from(buf.subarray(last + 1)) : null;
+  }
+  if (carry && carry.length > 0) {
+    const withNl = Buffer.concat([carry, Buffer.from([NL])]);
+    yield* decodeLines(withNl, withNl.length);
+  }
+}
+
+/** Byte offset of the first invalid UTF-8 sequence in `bytes` (for error messages). */
+function badOffset(bytes: Uint8Array): number {
+  let lo = 0;
+  let hi = bytes.length;
+  // The shortest failing prefix ends inside the bad sequence: binary search on prefix validity,
+  // allowing for a sequence cut at the prefix end (stream: true keeps an incomplete tail pending).
+  while (lo < hi) {
+    const mid = (lo + hi) >> 1;
+    try {
+      new TextDecoder('utf-8', { fatal: true }).decode(bytes.subarray(0, mid + 1), { stream: true });
+      lo = mid + 1;
+    } catch {
+      hi = mid;
+    }
+  }
+  return lo;
+}

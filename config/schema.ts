@@ -1,0 +1,27 @@
+import { z } from 'zod';
+import { DataConfig } from '../data/config.js';
+import { EvalConfig } from '../eval/config.js';
+import { ModelConfig } from '../models/config.js';
+import { TrainConfig } from '../train/config.js';
+
+/**
+ * The whole config tree. Each stage owns its section's schema (in its own folder); this file only
+ * composes them. Every section has defaults, so `{}` is a valid config.
+ */
+export const RunSection = z.strictObject({
+  /** Run folder name under `out_dir`. */
+  name: z.string().default('run'),
+  out_dir: z.string().default('checkpoints'),
+  seed: z.number().int().default(42),
+  /** Engine backend: auto tries tensorflow (tfjs-node-gpu, tfjs-node), webgpu on a real GPU, wasm, cpu. */
+  backend: z.enum(['auto', 'tensorflow', 'webgpu', 'wasm', 'cpu']).default('auto'),
+});
+
+export const Config = z.strictObject({
+  run: RunSection.default(RunSection.parse({})),
+  data: DataConfig.default(DataConfig.parse({})),
+  model: ModelConfig.default(ModelConfig.parse({})),
+  train: TrainConfig.default(TrainConfig.parse({})),
+  eval: EvalConfig.default(EvalConfig.parse({})),
+});
+export type Config = z.output<typeof Config>;
