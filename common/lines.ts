@@ -82,12 +82,11 @@ export async function* readLines(file: string, opts: { highWaterMark?: number } 
   }
 }
 
-/** Byte offset of the first invalid UTF-8 sequence in `bytes` (for error messages). */
+/** Byte offset where the first invalid UTF-8 sequence in `bytes` starts (for error messages). */
 function badOffset(bytes: Uint8Array): number {
+  // Shortest failing prefix, by binary search (stream: true lets a prefix end inside a valid sequence).
   let lo = 0;
   let hi = bytes.length;
-  // The shortest failing prefix ends inside the bad sequence: binary search on prefix validity,
-  // allowing for a sequence cut at the prefix end (stream: true keeps an incomplete tail pending).
   while (lo < hi) {
     const mid = (lo + hi) >> 1;
     try {
@@ -97,5 +96,7 @@ function badOffset(bytes: Uint8Array): number {
       hi = mid;
     }
   }
-  return lo;
+  // The characters completed before that point are valid; the bad sequence starts right after them.
+  const valid = new TextDecoder('utf-8', { ignoreBOM: true }).decode(bytes.subarray(0, lo), { stream: true });
+  return Buffer.byteLength(valid, 'utf8');
 }

@@ -1,0 +1,55 @@
+import { mkdtempSync, writeFileSync } from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { describe, expect, it } from 'vitest';
+import { InputError } from './errors.js';
+import { readLines } from './lines.js';
+
+const dir = mkdtempSync(path.join(os.tmpdir(), 'lines-'));
+const file = (name: string, bytes: Uint8Array | string) => {
+  const p = path.join(dir, name);
+  writeFileSync(p, bytes);
+  return p;
+};
+const collect = async (p: string, highWaterMark?: number) => {
+  const out: [number, string][] = [];
+  for await (const l of readLines(p, { highWaterMark })) out.push([l.no, l.text]);
+  return out;
+};
+
+describe('readLines', () => {
+  it('numbers lines, strips CRLF and a first-line BOM, keeps a last line without newline', async () => {
+    const p = file('a.tsv', '\ufeff1\tone\r\n2\ttwo\n\n3\tthree');
+    expect(await collect(p)).toEqual([
+      [1, '1\tone'],
+      [2, '2\ttwo'],
+      [3, ''],
+      [4, '3\tthree'],
+    ]);
+  });
+
+  it('gives the same lines whatever the chunk size (multi-byte characters across chunk ends)', async () => {
+    const text = Array.from({ length: 200 }, (_, i) => `${i}\tdonâ\u0080\u0099t café 東京 ${'x'.repeat(i % 17)}`).join('\n');
+    const p = file('b.tsv', `${text}\n`);
+    const whole = await collect(p);
+    expect(whole).toHaveLength(200);
+    expect(whole[199][1]).toBe(`199\tdonâ\u0080\u0099t café 東京 ${'x'.repeat(199 % 17)}`);
+    for (const hwm of [1, 7, 64, 1000]) expect(await collect(p, hwm)).toEqual(whole);
+  });
+
+  it('names the line of invalid UTF-8', async () => {
+    const bytes = Buffer.concat([Buffer.from('ok\nfine\nbad '), Buffer.from([0xc3, 0x28]), Buffer.from(' here\nlast\n')]);
+    const p = file('c.tsv', bytes);
+    const err = await collect(p).catch((e) => e);
+    expect(err).toBeInstanceOf(InputError);
+    expect(err.message).toBe(`${p}:3: expected valid UTF-8 text, got invalid byte sequence at byte 4 of the line`);
+  });
+
+  it('a BOM after the first line is kept as text', async () => {
+    const p = file('d.tsv', 'a\n\ufeffb\n');
+    expect(await collect(p)).toEqual([
+      [1, 'a'],
+      [2, '\ufeffb'],
+    ]);
+  });
+});

@@ -1,0 +1,50 @@
+import { mkdtempSync, writeFileSync } from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { describe, expect, it } from 'vitest';
+import { z } from 'zod';
+import { applySets, ConfigError, loadConfig } from './load.js';
+
+const Schema = z.strictObject({
+  train: z.strictObject({ lr: z.number().default(7e-6), loss: z.enum(['margin-mse', 'ranknet']).default('margin-mse') }).default({ lr: 7e-6, loss: 'margin-mse' }),
+  name: z.string().default('run'),
+});
+
+const dir = mkdtempSync(path.join(os.tmpdir(), 'cfg-'));
+const yamlFile = (text: string) => {
+  const p = path.join(dir, `${Math.random()}.yaml`);
+  writeFileSync(p, text);
+  return p;
+};
+
+describe('loadConfig', () => {
+  it('fills defaults, then the file, then --set overrides parsed as YAML scalars', async () => {
+    expect(await loadConfig(Schema, undefined)).toEqual({ train: { lr: 7e-6, loss: 'margin-mse' }, name: 'run' });
+    const f = yamlFile('train:\n  loss: ranknet\n');
+    expect(await loadConfig(Schema, f, ['train.lr=1e-5', 'name=x'])).toEqual({ train: { lr: 1e-5, loss: 'ranknet' }, name: 'x' });
+  });
+
+  it('names an unknown key with its path', async () => {
+    const f = yamlFile('train:\n  lr: 0.1\n  batchsize: 32\n');
+    await expect(loadConfig(Schema, f)).rejects.toThrow(/unknown key 'train\.batchsize'/);
+  });
+
+  it('names a key with a wrong type, and the file', async () => {
+    const f = yamlFile('train:\n  lr: fast\n');
+    const err = await loadConfig(Schema, f).catch((e) => e);
+    expect(err).toBeInstanceOf(ConfigError);
+    expect(err.message).toContain(f);
+    expect(err.message).toMatch(/'train\.lr': .*number/);
+  });
+
+  it('rejects malformed --set and setting inside a scalar', () => {
+    expect(() => applySets({}, ['lr'])).toThrow(/expected key\.path=value/);
+    expect(() => applySets({ name: 'a' }, ['name.x=1'])).toThrow(/'name' is not a section/);
+  });
+
+  it('does not modify its input', () => {
+    const raw = { train: { lr: 1 } };
+    applySets(raw, ['train.lr=2']);
+    expect(raw.train.lr).toBe(1);
+  });
+});
