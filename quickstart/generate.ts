@@ -1,0 +1,240 @@
+import path from 'node:path';
+import { writeFileAtomic, writeJsonAtomic } from '../common/atomic.js';
+import { CONCEPTS, NEUTRAL, QUERY_TEMPLATES, SENTENCE_TEMPLATES } from './lexicon.js';
+import { Rng } from './rng.js';
+
+/**
+ * A deterministic MS MARCO-shaped dataset for the quickstart, written in the real file formats.
+ *
+ * Every passage is about a topic, an unordered pair of concepts (lexicon.ts); a query asks about one topic
+ * and every passage of that topic is relevant to it. Words are drawn independently from each concept's
+ * synonyms, so a query and its relevant passages often share few or no words, while passages of other
+ * topics that share one concept (or mention it in an aside) share query words without being relevant:
+ * BM25 is misled, an encoder that learns the synonyms from the teacher is not.
+ * The teacher is a noisy cross-scorer that knows the topics: 4 per shared topic concept − 4, plus noise.
+ */
+export interface GenerateOptions {
+  seed: number;
+  /** Queried topics (distinct concept pairs). */
+  topics: number;
+  passagesPerTopic: number;
+  /** Passages of further concept pairs that no query asks about. */
+  extraPassages: number;
+  trainQueries: number;
+  devQueries: number;
+  triplesPerQuery: number;
+  /** Standard deviation of the teacher's noise (its margins are 4 and 8). */
+  teacherNoise: number;
+}
+
+export const DEFAULT_GENERATE: GenerateOptions = {
+  seed: 42,
+  topics: 400,
+  passagesPerTopic: 3,
+  extraPassages: 300,
+  trainQueries: 2400,
+  devQueries: 200,
+  triplesPerQuery: 8,
+  teacherNoise: 1,
+};
+
+type Topic = readonly [number, number];
+
+export interface Passage {
+  pid: string;
+  text: string;
+  /** Index into the topic list (queried topics first, then the extra ones). */
+  topic: number;
+}
+
+export interface Query {
+  qid: string;
+  text: string;
+  topic: number;
+}
+
+export interface Triple {
+  posScore: number;
+  negScore: number;
+  qid: string;
+  posPid: string;
+  negPid: string;
+}
+
+export interface Dataset {
+  options: GenerateOptions;
+  topics: Topic[];
+  passages: Passage[];
+  trainQueries: Query[];
+  devQueries: Query[];
+  triples: Triple[];
+}
+
+/** The files `writeDataset` makes, by role. */
+export interface DatasetFiles {
+  dir: string;
+  collection: string;
+  queriesTrain: string;
+  queriesDev: string;
+  qrelsDev: string;
+  /** `pos_score<TAB>neg_score<TAB>qid<TAB>pos_pid<TAB>neg_pid`, as the published teacher score files. */
+  trainScores: string;
+  manifest: string;
+}
+
+export function datasetFiles(dir: string): DatasetFiles {
+  return {
+    dir,
+    collection: path.join(dir, 'collection.tsv'),
+    queriesTrain: path.join(dir, 'queries.train.tsv'),
+    queriesDev: path.join(dir, 'queries.dev.tsv'),
+    qrelsDev: path.join(dir, 'qrels.dev.tsv'),
+    trainScores: path.join(dir, 'triples.train.scores.tsv'),
+    manifest: path.join(dir, 'dataset.json'),
+  };
+}
+
+export function buildDataset(options: GenerateOptions = DEFAULT_GENERATE): Dataset {
+  const o = options;
+  const maxPairs = (CONCEPTS.length * (CONCEPTS.length - 1)) / 2;
+  if (o.topics + Math.ceil(o.extraPassages / o.passagesPerTopic) > maxPairs)
+    throw new RangeError(`at most ${maxPairs} topics fit ${CONCEPTS.length} concepts`);
+  const rng = new Rng(o.seed);
+  // Registers, as in real search logs: queries mostly use a concept's first (plain) word, passages mostly
+  // the others, so a relevant passage seldom repeats the query's word.
+  const queryWord = (concept: number) => {
+    const words = CONCEPTS[concept];
+    return rng.next() < 0.6 ? words[0] : rng.pick(words);
+  };
+  const passageWord = (concept: number) => {
+    const words = CONCEPTS[concept];
+    return rng.next() < 0.15 ? words[0] : words[1 + rng.int(words.length - 1)];
+  };
+
+  // Distinct concept pairs: the queried topics, then those of the extra passages.
+  const extraTopics = Math.ceil(o.extraPassages / o.passagesPerTopic);
+  const seen = new Set<string>();
+  const topics: Topic[] = [];
+  while (topics.length < o.topics + extraTopics) {
+    const a = rng.int(CONCEPTS.length);
+    const b = rng.int(CONCEPTS.length);
+    const key = `${Math.min(a, b)}-${Math.max(a, b)}`;
+    if (a === b || seen.has(key)) continue;
+    seen.add(key);
+    topics.push([a, b]);
+  }
+
+  const fill = (template: string, slots: Record<string, () => string>) =>
+    template
+      .split(' ')
+      .map((t) => (slots[t] ? slots[t]() : t))
+      .join(' ');
+  const neutral = () => rng.pick(NEUTRAL);
+
+  // Three sentences, two about the topic; the third has a one-in-two chance of an aside concept.
+  const passageText = ([a, b]: Topic) => {
+    const sentences: string[] = [];
+    for (let s = 0; s < 3; s++) {
+      let [x, y] = rng.next() < 0.5 ? [a, b] : [b, a];
+      if (s === 2 && rng.next() < 0.5) y = rng.int(CONCEPTS.length);
+      sentences.push(fill(rng.pick(SENTENCE_TEMPLATES), { X: () => passageWord(x), Y: () => passageWord(y), n: neutral }));
+    }
+    return sentences.join(' . ');
+  };
+  const drafts: { text: string; topic: number }[] = [];
+  for (let t = 0; t < o.topics; t++)
+    for (let k = 0; k < o.passagesPerTopic; k++) drafts.push({ text: passageText(topics[t]), topic: t });
+  for (let k = 0; k < o.extraPassages; k++) {
+    const t = o.topics + Math.floor(k / o.passagesPerTopic);
+    drafts.push({ text: passageText(topics[t]), topic: t });
+  }
+  // Shuffled, so a passage's id tells nothing about its topic.
+  const passages: Passage[] = rng.shuffle(drafts).map((d, i) => ({ pid: String(i), ...d }));
+
+  const queryText = ([a, b]: Topic) => {
+    const [x, y] = rng.next() < 0.5 ? [a, b] : [b, a];
+    return fill(rng.pick(QUERY_TEMPLATES), { A: () => queryWord(x), B: () => queryWord(y), n: neutral });
+  };
+  const trainQueries: Query[] = [];
+  for (let i = 0; i < o.trainQueries; i++) {
+    const topic = i % o.topics; // every topic is trained on
+    trainQueries.push({ qid: String(100000 + i), text: queryText(topics[topic]), topic });
+  }
+  // Dev queries: other wordings of queried topics, never a training query's exact text.
+  const trainTexts = new Set(trainQueries.map((q) => q.text));
+  const devQueries: Query[] = [];
+  const devTopics = rng.shuffle([...Array(o.topics).keys()]);
+  for (let i = 0; i < o.devQueries; i++) {
+    const topic = devTopics[i % devTopics.length];
+    let text = queryText(topics[topic]);
+    for (let tries = 0; trainTexts.has(text) && tries < 50; tries++) text = queryText(topics[topic]);
+    devQueries.push({ qid: String(200000 + i), text, topic });
+  }
+
+  const byTopic = new Map<number, Passage[]>();
+  const byConcept = new Map<number, Passage[]>();
+  for (const p of passages) {
+    byTopic.set(p.topic, [...(byTopic.get(p.topic) ?? []), p]);
+    for (const c of topics[p.topic]) byConcept.set(c, [...(byConcept.get(c) ?? []), p]);
+  }
+  const shared = (q: Query, p: Passage) => topics[p.topic].filter((c) => topics[q.topic].includes(c)).length;
+  const teacher = (q: Query, p: Passage) => 4 * shared(q, p) - 4 + o.teacherNoise * rng.normal();
+
+  // Negatives as BM25 would find them: mostly passages sharing one of the query's concepts, some random.
+  const triples: Triple[] = [];
+  for (const q of trainQueries) {
+    const positives = byTopic.get(q.topic) ?? [];
+    for (let k = 0; k < o.triplesPerQuery; k++) {
+      const pos = rng.pick(positives);
+      let neg: Passage;
+      do {
+        neg = rng.next() < 0.6 ? rng.pick(byConcept.get(rng.pick(topics[q.topic])) ?? passages) : rng.pick(passages);
+      } while (neg.topic === q.topic);
+      triples.push({ posScore: teacher(q, pos), negScore: teacher(q, neg), qid: q.qid, posPid: pos.pid, negPid: neg.pid });
+    }
+  }
+  return { options: o, topics, passages, trainQueries, devQueries, triples: rng.shuffle(triples) };
+}
+
+/** Qrels of the dev queries: every passage of the query's topic, grade 1. */
+export function devQrels(ds: Dataset): Map<string, string[]> {
+  const qrels = new Map<string, string[]>();
+  for (const q of ds.devQueries)
+    qrels.set(
+      q.qid,
+      ds.passages.filter((p) => p.topic === q.topic).map((p) => p.pid),
+    );
+  return qrels;
+}
+
+const tsv = (rows: string[][]) => rows.map((r) => `${r.join('\t')}\n`).join('');
+
+export async function writeDataset(dir: string, ds: Dataset): Promise<DatasetFiles> {
+  const f = datasetFiles(dir);
+  const qrels = devQrels(ds);
+  await writeFileAtomic(f.collection, tsv(ds.passages.map((p) => [p.pid, p.text])));
+  await writeFileAtomic(f.queriesTrain, tsv(ds.trainQueries.map((q) => [q.qid, q.text])));
+  await writeFileAtomic(f.queriesDev, tsv(ds.devQueries.map((q) => [q.qid, q.text])));
+  await writeFileAtomic(f.qrelsDev, [...qrels].flatMap(([qid, pids]) => pids.map((pid) => `${qid} 0 ${pid} 1\n`)).join(''));
+  await writeFileAtomic(
+    f.trainScores,
+    tsv(ds.triples.map((t) => [t.posScore.toFixed(4), t.negScore.toFixed(4), t.qid, t.posPid, t.negPid])),
+  );
+  await writeJsonAtomic(f.manifest, {
+    generator: 'margin-mse quickstart',
+    options: ds.options,
+    counts: {
+      passages: ds.passages.length,
+      trainQueries: ds.trainQueries.length,
+      devQueries: ds.devQueries.length,
+      triples: ds.triples.length,
+      qrels: [...qrels.values()].reduce((s, v) => s + v.length, 0),
+    },
+  });
+  return f;
+}
+
+/** Builds the dataset for `options` and writes it to `dir`. */
+export async function generate(dir: string, options: Partial<GenerateOptions> = {}): Promise<DatasetFiles> {
+  return writeDataset(dir, buildDataset({ ...DEFAULT_GENERATE, ...options }));
+}
