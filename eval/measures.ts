@@ -1,0 +1,117 @@
+import type { Qrels } from '../data/qrels.js';
+import { ranked, type Run } from '../data/runs.js';
+
+/**
+ * Retrieval measures with trec_eval 10.0 semantics, computed in one pass per query:
+ * - every query of the qrels counts; one the run lacks scores 0 (`trec_eval -c`); run queries without
+ *   judgments are ignored;
+ * - documents are ordered by score descending, then docno descending (trec_eval ignores the rank column);
+ * - binary measures call a document relevant when its grade ≥ `minRel` (`-l`, default 1; TREC DL uses 2);
+ *   unjudged documents are not relevant;
+ * - a cutoff `@k` looks at the top k documents only (`-M k` for `mrr@k` and `map@k`, as the goldens do).
+ *
+ * Names: `mrr@k` (recip_rank with -M k), `ndcg@k` (ndcg_cut.k: linear gain = grade, discount log2(rank+1),
+ * ideal from all judged grades > 0; ignores minRel), `recall@k` (recall.k), `p@k` (P.k: divided by k even
+ * when fewer were retrieved), `map` (all retrieved), `map@k` (map with -M k).
+ */
+export type MeasureKind = 'mrr' | 'ndcg' | 'recall' | 'p' | 'map';
+
+export interface Measure {
+  name: string;
+  kind: MeasureKind;
+  /** Cutoff; Infinity for `map` without one. */
+  k: number;
+}
+
+export interface EvalResult {
+  measures: Record<string, { all: number; perQuery: Record<string, number> }>;
+}
+
+export const DEFAULT_MEASURES = ['mrr@10', 'ndcg@10', 'recall@1000'];
+
+const CUTOFF_REQUIRED = new Set<MeasureKind>(['mrr', 'ndcg', 'recall', 'p']);
+
+/** Parses `mrr@10`, `ndcg@10`, `recall@1000`, `p@5`, `map`, `map@1000` (case-insensitive). */
+export function parseMeasure(name: string): Measure {
+  const m = /^(mrr|ndcg|recall|p|map)(?:@(\d+))?$/i.exec(name.trim());
+  if (!m) throw new Error(`unknown measure ${JSON.stringify(name)}: expected mrr@k, ndcg@k, recall@k, p@k, map or map@k`);
+  const kind = m[1].toLowerCase() as MeasureKind;
+  if (m[2] === undefined && CUTOFF_REQUIRED.has(kind)) throw new Error(`measure ${JSON.stringify(name)} needs a cutoff, e.g. ${kind}@10`);
+  const k = m[2] === undefined ? Infinity : Number(m[2]);
+  if (k < 1) throw new Error(`measure ${JSON.stringify(name)}: the cutoff must be at least 1`);
+  return { name: `${kind}${m[2] === undefined ? '' : `@${k}`}`, kind, k };
+}
+
+/** Evaluates `run` against `qrels`; see the file comment for the semantics. */
+export function evaluate(qrels: Qrels, run: Run, opts: { measures?: string[]; minRel?: number } = {}): EvalResult {
+  const measures = (opts.measures ?? DEFAULT_MEASURES).map(parseMeasure);
+  const minRel = opts.minRel ?? 1;
+  const depth = Math.max(...measures.map((m) => m.k));
+  const perQuery = measures.map(() => ({}) as Record<string, number>);
+  const sums = new Float64Array(measures.length);
+  let grades = new Float64Array(1024);
+
+  for (const [qid, judged] of qrels) {
+    const docs = ranked(run.get(qid) ?? []);
+    const n = Math.min(docs.length, depth);
+    if (grades.length < n) grades = new Float64Array(n);
+    // grades[i] = judgment of the document at rank i+1 (0 when unjudged). [n]
+    for (let i = 0; i < n; i++) grades[i] = judged.get(docs[i].docno) ?? 0;
+    let numRel = 0;
+    for (const g of judged.values()) if (g >= minRel) numRel++;
+    for (let j = 0; j < measures.length; j++) {
+      const v = score(measures[j], grades, n, numRel, minRel, judged);
+      perQuery[j][qid] = v;
+      sums[j] += v;
+    }
+  }
+  const result: EvalResult = { measures: {} };
+  measures.forEach((m, j) => {
+    result.measures[m.name] = { all: qrels.size ? sums[j] / qrels.size : 0, perQuery: perQuery[j] };
+  });
+  return result;
+}
+
+function score(m: Measure, grades: Float64Array, n: number, numRel: number, minRel: number, judged: Map<string, number>): number {
+  const end = Math.min(n, m.k);
+  switch (m.kind) {
+    case 'mrr':
+      for (let i = 0; i < end; i++) if (grades[i] >= minRel) return 1 / (i + 1);
+      return 0;
+    case 'recall':
+    case 'p': {
+      let hits = 0;
+      for (let i = 0; i < end; i++) if (grades[i] >= minRel) hits++;
+      if (m.kind === 'p') return hits / m.k;
+      return numRel ? hits / numRel : 0;
+    }
+    case 'map': {
+      let hits = 0;
+      let sum = 0;
+      for (let i = 0; i < end; i++) {
+        if (grades[i] >= minRel) sum += ++hits / (i + 1);
+      }
+      return numRel ? sum / numRel : 0;
+    }
+    case 'ndcg': {
+      let dcg = 0;
+      for (let i = 0; i < end; i++) if (grades[i] > 0) dcg += grades[i] / Math.log2(i + 2);
+      const ideal = [...judged.values()].filter((g) => g > 0).sort((a, b) => b - a);
+      let idcg = 0;
+      for (let i = 0; i < Math.min(ideal.length, m.k); i++) idcg += ideal[i] / Math.log2(i + 2);
+      return idcg ? dcg / idcg : 0;
+    }
+  }
+}
+
+/**
+ * Formats like trec_eval's `printf("%.4f")`: C rounds the exact binary value half-to-even, while JS's
+ * toFixed rounds an exact tie up (0.28125 prints 0.2812 in trec_eval, 0.2813 with toFixed).
+ */
+export function formatMeasure(v: number, digits = 4): string {
+  const exact = v.toFixed(digits + 21);
+  const tie = new RegExp(`^(-?\\d+\\.\\d{${digits}})50*$`).exec(exact);
+  if (!tie) return v.toFixed(digits);
+  const lastDigit = Number(tie[1].at(-1));
+  return lastDigit % 2 === 0 ? tie[1] : v.toFixed(digits);
+}
