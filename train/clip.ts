@@ -1,0 +1,29 @@
+import * as tf from '@tensorflow/tfjs-core';
+
+/**
+ * The global L2 norm of all gradients, sqrt(Σ ||g||²) ([] scalar on the host). A non-finite value means
+ * some gradient is NaN or ±Inf, which the trainer checks before any update.
+ */
+export function globalNorm(grads: Map<string, tf.Tensor>): number {
+  return tf.tidy(() => {
+    const sq = [...grads.values()].map((g) => tf.sum(tf.square(g)));
+    return Math.sqrt(tf.addN(sq).dataSync()[0]);
+  });
+}
+
+/**
+ * Scales the gradients so their global norm is at most `maxNorm`, like torch.nn.utils.clip_grad_norm_:
+ * coef = maxNorm / (norm + 1e-6), applied only when coef < 1. Returns new tensors (the caller disposes the
+ * old ones) and the norm before clipping.
+ */
+export function clipByGlobalNorm(
+  grads: Map<string, tf.Tensor>,
+  maxNorm: number,
+  norm = globalNorm(grads),
+): { grads: Map<string, tf.Tensor>; norm: number; clipped: boolean } {
+  const coef = maxNorm / (norm + 1e-6);
+  if (!(coef < 1)) return { grads, norm, clipped: false };
+  const out = new Map<string, tf.Tensor>();
+  for (const [k, g] of grads) out.set(k, tf.mul(g, coef));
+  return { grads: out, norm, clipped: true };
+}
