@@ -13,9 +13,9 @@ const withConfig = (y: Argv): Argv =>
     .option('config', { type: 'string', describe: 'YAML config; its `eval` section gives defaults' })
     .option('set', { type: 'string', array: true, default: [], describe: 'override, e.g. --set eval.bm25.k1=1.2' });
 
-async function evalSection(argv: { config?: string; set?: string[] }): Promise<EvalConfig> {
+async function evalSection(argv: Record<string, unknown>): Promise<EvalConfig> {
   const { Config } = await import('../config/schema.js');
-  return (await loadConfig(Config, argv.config, argv.set ?? [])).eval;
+  return (await loadConfig(Config, argv.config as string | undefined, (argv.set as string[] | undefined) ?? [])).eval;
 }
 
 const list = (v: string | string[] | undefined): string[] | undefined =>
