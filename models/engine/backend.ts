@@ -1,0 +1,110 @@
+import * as tf from '@tensorflow/tfjs-core';
+import '@tensorflow/tfjs-backend-cpu';
+import '@tensorflow/tfjs-backend-wasm';
+import { ConfigError } from '../../config/load.js';
+import { registerGradients } from './gradients.js';
+import { registerCpuKernels, registerWasmKernels } from './kernels/register.js';
+import { configureWasm } from './wasm-setup.js';
+import { initWebgpu } from './webgpu.js';
+
+export type BackendChoice = 'auto' | 'tensorflow' | 'webgpu' | 'wasm' | 'cpu';
+export const BACKEND_CHOICES: readonly BackendChoice[] = ['auto', 'tensorflow', 'webgpu', 'wasm', 'cpu'];
+
+export interface BackendResult {
+  /** The tfjs backend now active: tensorflow, webgpu, wasm or cpu. */
+  name: string;
+  /** One line on what was chosen, then one line per backend passed over and why. */
+  reasons: string[];
+}
+
+/** The native TensorFlow bindings, best first. Both are optional dependencies (their installers download). */
+export const TENSORFLOW_PACKAGES = ['@tensorflow/tfjs-node-gpu', '@tensorflow/tfjs-node'] as const;
+
+type Attempt = { ok: true; detail: string } | { ok: false; why: string };
+
+/**
+ * Chooses and initializes the tfjs backend. `auto` tries tensorflow (tfjs-node-gpu, then tfjs-node), webgpu
+ * when a real (not software/fallback) GPU adapter exists, wasm, then cpu. An explicit choice that is not
+ * available is a ConfigError that says why. Our kernels (scatter-add UnsortedSegmentSum, 2-D-sliced wasm
+ * BatchMatMul) are registered before the backend initializes, and so are tfjs's gradients (see gradients.ts). Logs the outcome to stderr unless `quiet`.
+ */
+export async function initBackend(choice: BackendChoice, opts: { quiet?: boolean } = {}): Promise<BackendResult> {
+  const order: Exclude<BackendChoice, 'auto'>[] = choice === 'auto' ? ['tensorflow', 'webgpu', 'wasm', 'cpu'] : [choice];
+  await registerGradients();
+  const passed: string[] = [];
+  for (const name of order) {
+    const attempt = await ATTEMPTS[name](choice === 'auto');
+    if (attempt.ok) {
+      const result = { name, reasons: [`using ${name}: ${attempt.detail}`, ...passed] };
+      if (!opts.quiet) process.stderr.write(`engine: ${result.reasons.join('\n  ')}\n`);
+      return result;
+    }
+    passed.push(`not ${name}: ${attempt.why}`);
+  }
+  throw new ConfigError(`run.backend=${choice}: no backend could start here\n  ${passed.join('\n  ')}`);
+}
+
+const ATTEMPTS: Record<Exclude<BackendChoice, 'auto'>, (auto: boolean) => Promise<Attempt>> = {
+  tensorflow: initTensorflow,
+  webgpu: async (auto) => {
+    const r = await initWebgpu({ requireHardware: auto });
+    return r.ok ? { ok: true, detail: r.detail } : { ok: false, why: r.why };
+  },
+  wasm: initWasm,
+  cpu: initCpu,
+};
+
+async function initTensorflow(): Promise<Attempt> {
+  const why: string[] = [];
+  for (const pkg of TENSORFLOW_PACKAGES) {
+    try {
+      // A variable specifier: these optional packages are usually absent, and their absence is not a type error.
+      const spec: string = pkg;
+      await import(spec);
+    } catch (err) {
+      const absent = (err as { code?: string }).code === 'ERR_MODULE_NOT_FOUND' && firstLine(err).includes(pkg);
+      why.push(absent ? `${pkg} is not installed` : `${pkg} does not load (${firstLine(err)})`);
+      continue;
+    }
+    if (tf.findBackendFactory('tensorflow') == null) {
+      why.push(`${pkg} loaded but registered no "tensorflow" backend on this tfjs-core ${tf.version_core} (pin every @tensorflow package to one version)`);
+      continue;
+    }
+    if (await setBackendQuietly('tensorflow')) return { ok: true, detail: `${pkg} (libtensorflow)` };
+    why.push(`${pkg} loaded but its backend failed to initialize`);
+  }
+  why.push('both are optional dependencies whose installers download libtensorflow; `margin-mse doctor` says what is missing');
+  return { ok: false, why: why.join('; ') };
+}
+
+async function initWasm(): Promise<Attempt> {
+  try {
+    configureWasm();
+    registerWasmKernels();
+  } catch (err) {
+    return { ok: false, why: firstLine(err) };
+  }
+  if (!(await setBackendQuietly('wasm'))) return { ok: false, why: 'the wasm module failed to initialize' };
+  const simd = await tf.env().getAsync('WASM_HAS_SIMD_SUPPORT');
+  return { ok: true, detail: `@tensorflow/tfjs-backend-wasm ${tf.version_core}, ${simd ? 'SIMD' : 'no SIMD (slow)'}, 1 thread` };
+}
+
+async function initCpu(): Promise<Attempt> {
+  registerCpuKernels();
+  if (!(await setBackendQuietly('cpu'))) return { ok: false, why: 'the cpu backend failed to initialize' };
+  return { ok: true, detail: 'pure JavaScript, for small correctness checks (slow)' };
+}
+
+/** tf.setBackend logs and returns false when a backend's factory fails; we report the reason ourselves. */
+export async function setBackendQuietly(name: string): Promise<boolean> {
+  try {
+    return (await tf.setBackend(name)) && tf.getBackend() === name;
+  } catch {
+    return false;
+  }
+}
+
+export function firstLine(err: unknown): string {
+  const text = err instanceof Error ? err.message : String(err);
+  return text.split('\n')[0].slice(0, 300);
+}

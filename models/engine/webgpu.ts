@@ -1,0 +1,4 @@
+/** WebGPU through Dawn (the `webgpu` npm package): set up in step 5 of the engine work. */
+export async function initWebgpu(_opts: { requireHardware: boolean }): Promise<{ ok: true; detail: string } | { ok: false; why: string }> {
+  return { ok: false, why: 'the webgpu backend is not wired up yet' };
+}
