@@ -3,12 +3,15 @@ import os from 'node:os';
 import path from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { sharedPath } from '../common/paths.js';
-import { buildDataset, DEFAULT_GENERATE, devQrels, generate } from './generate.js';
+import { readQrels } from '../data/qrels.js';
+import { readRun } from '../data/runs.js';
+import { evaluate } from '../eval/measures.js';
+import { buildDataset, DEFAULT_GENERATE, generate, qrelsOf } from './generate.js';
 import { CONCEPTS, FUNCTION_WORDS, NEUTRAL, QUERY_TEMPLATES, SENTENCE_TEMPLATES } from './lexicon.js';
 
 const tmp = () => fsp.mkdtemp(path.join(os.tmpdir(), 'qs-gen-'));
-const FILES = ['collection.tsv', 'queries.train.tsv', 'queries.dev.tsv', 'qrels.dev.tsv', 'triples.train.scores.tsv', 'dataset.json'];
-const small = { topics: 60, passagesPerTopic: 2, extraPassages: 20, trainQueries: 120, devQueries: 30, triplesPerQuery: 3 };
+const FILES = ['collection.tsv', 'queries.train.tsv', 'queries.dev.tsv', 'qrels.dev.tsv', 'run.bm25.dev.trec', 'queries.val.tsv', 'qrels.val.tsv', 'run.bm25.val.trec', 'triples.train.scores.tsv', 'dataset.json'];
+const small = { topics: 60, passagesPerTopic: 2, extraPassages: 20, trainQueries: 120, devQueries: 30, valQueries: 10, bm25Depth: 20, triplesPerQuery: 3 };
 
 describe('quickstart generator', () => {
   it('writes byte-identical files for the same seed and different ones for another seed', async () => {
@@ -34,7 +37,7 @@ describe('quickstart generator', () => {
     expect(new Set(conceptWords).size).toBe(conceptWords.length); // no word in two concepts
     expect(conceptWords.filter((w) => NEUTRAL.includes(w) || FUNCTION_WORDS.includes(w))).toEqual([]);
     const ds = buildDataset(DEFAULT_GENERATE);
-    const used = new Set([...ds.passages, ...ds.trainQueries, ...ds.devQueries].flatMap((x) => x.text.split(' ')));
+    const used = new Set([...ds.passages, ...ds.trainQueries, ...ds.devQueries, ...ds.valQueries].flatMap((x) => x.text.split(' ')));
     expect([...used].filter((w) => !vocab.has(w))).toEqual([]);
   });
 
@@ -53,6 +56,9 @@ describe('quickstart generator', () => {
       expect(r).toHaveLength(4);
       expect(dev.has(r[0]) && r[1] === '0' && pids.has(r[2]) && r[3] === '1').toBe(true);
     }
+    const run = await rows(f.bm25Dev, ' ');
+    expect(new Set(run.map((r) => r[0]))).toEqual(dev);
+    for (const r of run) expect(r[1] === 'Q0' && pids.has(r[2]) && Number(r[3]) <= 20 && r[5] === 'bm25').toBe(true);
     const triples = await rows(f.trainScores, '\t');
     expect(triples).toHaveLength(120 * 3);
     for (const [ps, ns, qid, pos, neg] of triples) {
@@ -67,7 +73,7 @@ describe('quickstart generator', () => {
     // Teacher: positives score 4 ± noise, negatives 0 or −4 ± noise.
     expect(mean(ds.triples.map((t) => t.posScore))).toBeCloseTo(4, 0);
     expect(mean(ds.triples.map((t) => t.posScore - t.negScore))).toBeGreaterThan(4);
-    const qrels = devQrels(ds);
+    const qrels = qrelsOf(ds, ds.devQueries);
     expect([...qrels.values()].every((pids) => pids.length === DEFAULT_GENERATE.passagesPerTopic)).toBe(true);
     // The lexical gap: most relevant passages miss at least one of the query's two concept words.
     const conceptWords = new Set(CONCEPTS.flat());
@@ -83,5 +89,13 @@ describe('quickstart generator', () => {
       }
     }
     expect(full / pairs).toBeLessThan(0.25);
+  });
+
+  it('leaves BM25 well short of perfect on the dev queries, yet above chance', async () => {
+    const f = await generate(await tmp(), {});
+    const res = evaluate(await readQrels(f.qrelsDev), await readRun(f.bm25Dev), { measures: ['mrr@10', 'ndcg@10'] });
+    expect(res.measures['mrr@10'].all).toBeGreaterThan(0.2);
+    expect(res.measures['mrr@10'].all).toBeLessThan(0.65);
+    expect(res.measures['ndcg@10'].all).toBeLessThan(0.45);
   });
 });

@@ -1,5 +1,7 @@
 import path from 'node:path';
 import { writeFileAtomic, writeJsonAtomic } from '../common/atomic.js';
+import { writeRun } from '../data/runs.js';
+import { Bm25Index } from '../eval/bm25.js';
 import { CONCEPTS, NEUTRAL, QUERY_TEMPLATES, SENTENCE_TEMPLATES } from './lexicon.js';
 import { Rng } from './rng.js';
 
@@ -12,6 +14,8 @@ import { Rng } from './rng.js';
  * topics that share one concept (or mention it in an aside) share query words without being relevant:
  * BM25 is misled, an encoder that learns the synonyms from the teacher is not.
  * The teacher is a noisy cross-scorer that knows the topics: 4 per shared topic concept − 4, plus noise.
+ * Held-out query sets: `dev` (the report's) and `val` (validation during training), each with qrels and
+ * the built-in BM25's top-k run over the collection as re-ranking candidates.
  */
 export interface GenerateOptions {
   seed: number;
@@ -22,6 +26,9 @@ export interface GenerateOptions {
   extraPassages: number;
   trainQueries: number;
   devQueries: number;
+  valQueries: number;
+  /** Depth of the BM25 candidate runs. */
+  bm25Depth: number;
   triplesPerQuery: number;
   /** Standard deviation of the teacher's noise (its margins are 4 and 8). */
   teacherNoise: number;
@@ -34,6 +41,8 @@ export const DEFAULT_GENERATE: GenerateOptions = {
   extraPassages: 300,
   trainQueries: 2400,
   devQueries: 200,
+  valQueries: 100,
+  bm25Depth: 100,
   triplesPerQuery: 8,
   teacherNoise: 1,
 };
@@ -67,6 +76,7 @@ export interface Dataset {
   passages: Passage[];
   trainQueries: Query[];
   devQueries: Query[];
+  valQueries: Query[];
   triples: Triple[];
 }
 
@@ -75,8 +85,13 @@ export interface DatasetFiles {
   dir: string;
   collection: string;
   queriesTrain: string;
+  /** Per held-out set (`dev`, `val`): queries, qrels (`qid 0 pid 1`) and the BM25 candidate run (TREC). */
   queriesDev: string;
   qrelsDev: string;
+  bm25Dev: string;
+  queriesVal: string;
+  qrelsVal: string;
+  bm25Val: string;
   /** `pos_score<TAB>neg_score<TAB>qid<TAB>pos_pid<TAB>neg_pid`, as the published teacher score files. */
   trainScores: string;
   manifest: string;
@@ -89,6 +104,10 @@ export function datasetFiles(dir: string): DatasetFiles {
     queriesTrain: path.join(dir, 'queries.train.tsv'),
     queriesDev: path.join(dir, 'queries.dev.tsv'),
     qrelsDev: path.join(dir, 'qrels.dev.tsv'),
+    bm25Dev: path.join(dir, 'run.bm25.dev.trec'),
+    queriesVal: path.join(dir, 'queries.val.tsv'),
+    qrelsVal: path.join(dir, 'qrels.val.tsv'),
+    bm25Val: path.join(dir, 'run.bm25.val.trec'),
     trainScores: path.join(dir, 'triples.train.scores.tsv'),
     manifest: path.join(dir, 'dataset.json'),
   };
@@ -160,16 +179,21 @@ export function buildDataset(options: GenerateOptions = DEFAULT_GENERATE): Datas
     const topic = i % o.topics; // every topic is trained on
     trainQueries.push({ qid: String(100000 + i), text: queryText(topics[topic]), topic });
   }
-  // Dev queries: other wordings of queried topics, never a training query's exact text.
+  // Held-out queries: other wordings of queried topics, never a training query's exact text.
   const trainTexts = new Set(trainQueries.map((q) => q.text));
-  const devQueries: Query[] = [];
-  const devTopics = rng.shuffle([...Array(o.topics).keys()]);
-  for (let i = 0; i < o.devQueries; i++) {
-    const topic = devTopics[i % devTopics.length];
-    let text = queryText(topics[topic]);
-    for (let tries = 0; trainTexts.has(text) && tries < 50; tries++) text = queryText(topics[topic]);
-    devQueries.push({ qid: String(200000 + i), text, topic });
-  }
+  const heldOut = (n: number, firstQid: number) => {
+    const out: Query[] = [];
+    const order = rng.shuffle([...Array(o.topics).keys()]);
+    for (let i = 0; i < n; i++) {
+      const topic = order[i % order.length];
+      let text = queryText(topics[topic]);
+      for (let tries = 0; trainTexts.has(text) && tries < 50; tries++) text = queryText(topics[topic]);
+      out.push({ qid: String(firstQid + i), text, topic });
+    }
+    return out;
+  };
+  const devQueries = heldOut(o.devQueries, 200000);
+  const valQueries = heldOut(o.valQueries, 300000);
 
   const byTopic = new Map<number, Passage[]>();
   const byConcept = new Map<number, Passage[]>();
@@ -193,17 +217,13 @@ export function buildDataset(options: GenerateOptions = DEFAULT_GENERATE): Datas
       triples.push({ posScore: teacher(q, pos), negScore: teacher(q, neg), qid: q.qid, posPid: pos.pid, negPid: neg.pid });
     }
   }
-  return { options: o, topics, passages, trainQueries, devQueries, triples: rng.shuffle(triples) };
+  return { options: o, topics, passages, trainQueries, devQueries, valQueries, triples: rng.shuffle(triples) };
 }
 
-/** Qrels of the dev queries: every passage of the query's topic, grade 1. */
-export function devQrels(ds: Dataset): Map<string, string[]> {
+/** Qrels of held-out queries: every passage of the query's topic, grade 1. */
+export function qrelsOf(ds: Dataset, queries: Query[]): Map<string, string[]> {
   const qrels = new Map<string, string[]>();
-  for (const q of ds.devQueries)
-    qrels.set(
-      q.qid,
-      ds.passages.filter((p) => p.topic === q.topic).map((p) => p.pid),
-    );
+  for (const q of queries) qrels.set(q.qid, ds.passages.filter((p) => p.topic === q.topic).map((p) => p.pid));
   return qrels;
 }
 
@@ -211,11 +231,21 @@ const tsv = (rows: string[][]) => rows.map((r) => `${r.join('\t')}\n`).join('');
 
 export async function writeDataset(dir: string, ds: Dataset): Promise<DatasetFiles> {
   const f = datasetFiles(dir);
-  const qrels = devQrels(ds);
   await writeFileAtomic(f.collection, tsv(ds.passages.map((p) => [p.pid, p.text])));
   await writeFileAtomic(f.queriesTrain, tsv(ds.trainQueries.map((q) => [q.qid, q.text])));
-  await writeFileAtomic(f.queriesDev, tsv(ds.devQueries.map((q) => [q.qid, q.text])));
-  await writeFileAtomic(f.qrelsDev, [...qrels].flatMap(([qid, pids]) => pids.map((pid) => `${qid} 0 ${pid} 1\n`)).join(''));
+  const bm25 = await Bm25Index.build(ds.passages.map((p) => ({ id: p.pid, text: p.text })));
+  const sets = [
+    [ds.devQueries, f.queriesDev, f.qrelsDev, f.bm25Dev],
+    [ds.valQueries, f.queriesVal, f.qrelsVal, f.bm25Val],
+  ] as const;
+  let qrelsLines = 0;
+  for (const [queries, queriesFile, qrelsFile, runFile] of sets) {
+    const qrels = qrelsOf(ds, queries);
+    qrelsLines += [...qrels.values()].reduce((s, v) => s + v.length, 0);
+    await writeFileAtomic(queriesFile, tsv(queries.map((q) => [q.qid, q.text])));
+    await writeFileAtomic(qrelsFile, [...qrels].flatMap(([qid, pids]) => pids.map((pid) => `${qid} 0 ${pid} 1\n`)).join(''));
+    await writeRun(runFile, bm25.searchRun(new Map(queries.map((q) => [q.qid, q.text])), ds.options.bm25Depth), 'bm25');
+  }
   await writeFileAtomic(
     f.trainScores,
     tsv(ds.triples.map((t) => [t.posScore.toFixed(4), t.negScore.toFixed(4), t.qid, t.posPid, t.negPid])),
@@ -227,8 +257,9 @@ export async function writeDataset(dir: string, ds: Dataset): Promise<DatasetFil
       passages: ds.passages.length,
       trainQueries: ds.trainQueries.length,
       devQueries: ds.devQueries.length,
+      valQueries: ds.valQueries.length,
       triples: ds.triples.length,
-      qrels: [...qrels.values()].reduce((s, v) => s + v.length, 0),
+      qrels: qrelsLines,
     },
   });
   return f;
