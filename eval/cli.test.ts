@@ -1,4 +1,4 @@
-import { mkdtempSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import yargs from 'yargs';
@@ -68,5 +68,35 @@ describe('eval compare', () => {
     expect(m.b).toBeCloseTo(0.052, 4);
     expect(m.meanDiff).toBeCloseTo(m.a - m.b, 12);
     expect(m.p).toBeLessThan(1e-6);
+  });
+});
+
+describe('eval bm25 and eval report', () => {
+  it('indexes the sample collection, writes a run, and reports it against itself and another run', async () => {
+    const collection = sharedPath('data/msmarco-sample/collection.sample.tsv');
+    const first = readFileSync(collection, 'utf8').split('\n').slice(0, 3).map((l) => l.split('\t'));
+    // Each query is the first 8 words of one passage, so that passage should rank first.
+    const queries = path.join(tmp, 'queries.tsv');
+    writeFileSync(queries, first.map(([, text], i) => `q${i}\t${text.split(' ').slice(0, 8).join(' ')}`).join('\n'));
+    const qrels = path.join(tmp, 'qrels.txt');
+    writeFileSync(qrels, first.map(([pid], i) => `q${i} 0 ${pid} 1`).join('\n'));
+    const runFile = path.join(tmp, 'bm25.trec');
+    const out = await runEval(['bm25', '--collection', collection, '--queries', queries, '--out', runFile, '--k', '10', '--qrels', qrels]);
+    expect(out).toMatch(/mrr@10\s+1\.0000\s+3/);
+    const lines = readFileSync(runFile, 'utf8').trim().split('\n');
+    for (const q of ['q0', 'q1', 'q2']) expect(lines.filter((l) => l.startsWith(`${q} `)).length).toBeLessThanOrEqual(10);
+    expect(lines[0]).toMatch(new RegExp(`^q0 Q0 ${first[0][0]} 1 [0-9.]+ bm25$`));
+
+    const dir = path.join(tmp, 'report');
+    await runEval(['report', '--out', dir, '--query-set', `toy=${qrels}@1`, '--run', `BM25:bm25:toy=${runFile}`, '--run', `again:rerank:toy=${runFile}`, '--measures', 'mrr@10,recall@10']);
+    const json = JSON.parse(readFileSync(path.join(dir, 'report.json'), 'utf8'));
+    expect(json).toEqual({
+      rows: [
+        { system: 'BM25', mode: 'bm25', querySet: 'toy', measures: { 'mrr@10': 1, 'recall@10': 1 } },
+        { system: 'again', mode: 'rerank', querySet: 'toy', measures: { 'mrr@10': 1, 'recall@10': 1 } },
+      ],
+    });
+    expect(existsSync(path.join(dir, 'report.md')) && existsSync(path.join(dir, 'report.png'))).toBe(true);
+    await expect(runEval(['report', '--out', dir, '--query-set', `toy=${qrels}`, '--run', `x:dense:toy=${runFile}`])).rejects.toThrow('MODE one of bm25|rerank|retrieval');
   });
 });

@@ -1,9 +1,14 @@
 import type { Argv, CommandModule } from 'yargs';
+import { InputError } from '../common/errors.js';
 import { loadConfig } from '../config/load.js';
+import { Config } from '../config/schema.js';
 import { readQrels } from '../data/qrels.js';
-import { readRun } from '../data/runs.js';
-import { EvalConfig } from './config.js';
+import { readRun, writeRun } from '../data/runs.js';
+import { loadIdText, readIdText } from '../data/tsv.js';
+import { Bm25Index } from './bm25.js';
+import type { EvalConfig } from './config.js';
 import { evaluate, formatMeasure, type EvalResult } from './measures.js';
+import { buildReport, writeReport, type Judgments, type Mode, type ReportEntry } from './report.js';
 import { pairedTTest } from './significance.js';
 import { textTable } from './table.js';
 
@@ -14,7 +19,6 @@ const withConfig = (y: Argv): Argv =>
     .option('set', { type: 'string', array: true, default: [], describe: 'override, e.g. --set eval.bm25.k1=1.2' });
 
 async function evalSection(argv: Record<string, unknown>): Promise<EvalConfig> {
-  const { Config } = await import('../config/schema.js');
   return (await loadConfig(Config, argv.config as string | undefined, (argv.set as string[] | undefined) ?? [])).eval;
 }
 
@@ -84,11 +88,85 @@ const compare: CommandModule = {
   },
 };
 
+const bm25: CommandModule = {
+  command: 'bm25',
+  describe: 'index a collection with the built-in BM25 and write a top-k TREC run',
+  builder: (y) =>
+    withConfig(y)
+      .option('collection', { type: 'string', demandOption: true, describe: '`pid<TAB>text` file' })
+      .option('queries', { type: 'string', demandOption: true, describe: '`qid<TAB>text` file' })
+      .option('out', { type: 'string', demandOption: true, describe: 'TREC run to write' })
+      .option('k', { type: 'number', describe: 'depth (default eval.bm25.k = 1000)' })
+      .option('k1', { type: 'number' })
+      .option('b', { type: 'number' })
+      .option('tag', { type: 'string', default: 'bm25' })
+      .option('qrels', { type: 'string', describe: 'also print measures against these qrels' })
+      .option('min-rel', { type: 'number', default: 1 }),
+  handler: async (argv) => {
+    const cfg = (await evalSection(argv)).bm25;
+    const params = { k1: (argv.k1 as number | undefined) ?? cfg.k1, b: (argv.b as number | undefined) ?? cfg.b, stopwords: cfg.stopwords, luceneNorms: cfg.lucene_norms };
+    const index = await Bm25Index.build(readIdText(argv.collection as string), params);
+    const run = index.searchRun(await loadIdText(argv.queries as string), (argv.k as number | undefined) ?? cfg.k);
+    await writeRun(argv.out as string, run, argv.tag as string);
+    process.stderr.write(`bm25: ${index.size} passages, ${run.size} queries → ${argv.out as string}\n`);
+    if (argv.qrels) {
+      const result = evaluate(await readQrels(argv.qrels as string), run, { measures: (await evalSection(argv)).measures, minRel: argv['min-rel'] as number });
+      process.stdout.write(`${metricsTable(result)}\n`);
+    }
+  },
+};
+
+/** `NAME=FILE` with an optional `@minRel` suffix on FILE. */
+function parseQuerySetFlag(v: string): { name: string; qrels: string; minRel?: number } {
+  const m = /^([^=]+)=(.+?)(?:@(\d+))?$/.exec(v);
+  if (!m) throw new InputError('--query-set', undefined, 'NAME=QRELS_FILE[@MIN_REL]', JSON.stringify(v));
+  return { name: m[1], qrels: m[2], minRel: m[3] === undefined ? undefined : Number(m[3]) };
+}
+
+const MODES: Mode[] = ['bm25', 'rerank', 'retrieval'];
+
+/** `SYSTEM:MODE:QUERYSET=RUN_FILE`. */
+function parseRunFlag(v: string): { system: string; mode: Mode; querySet: string; file: string } {
+  const m = /^([^:=]+):([^:=]+):([^:=]+)=(.+)$/.exec(v);
+  if (!m || !MODES.includes(m[2] as Mode)) throw new InputError('--run', undefined, `SYSTEM:MODE:QUERYSET=RUN_FILE with MODE one of ${MODES.join('|')}`, JSON.stringify(v));
+  return { system: m[1], mode: m[2] as Mode, querySet: m[3], file: m[4] };
+}
+
+const report: CommandModule = {
+  command: 'report',
+  describe: 'table of systems (BM25 / re-ranking / retrieval) x measures per query set: report.md, report.json, chart',
+  builder: (y) =>
+    withConfig(y)
+      .option('out', { type: 'string', demandOption: true, describe: 'folder for report.md, report.json, report.png/svg' })
+      .option('query-set', { type: 'string', array: true, default: [], describe: 'NAME=QRELS[@MIN_REL] (adds to eval.query_sets)' })
+      .option('run', { type: 'string', array: true, demandOption: true, describe: 'SYSTEM:MODE:QUERYSET=RUN_FILE, MODE bm25|rerank|retrieval' })
+      .option('measures', { type: 'string' })
+      .option('alpha', { type: 'number', describe: 'significance level (default eval.alpha)' }),
+  handler: async (argv) => {
+    const cfg = await evalSection(argv);
+    const sets = new Map<string, Judgments>();
+    for (const qs of cfg.query_sets) sets.set(qs.name, { qrels: await readQrels(qs.qrels), minRel: qs.min_rel });
+    for (const flag of argv['query-set'] as string[]) {
+      const qs = parseQuerySetFlag(flag);
+      sets.set(qs.name, { qrels: await readQrels(qs.qrels), minRel: qs.minRel ?? 1 });
+    }
+    const entries: ReportEntry[] = [];
+    for (const flag of argv.run as string[]) {
+      const r = parseRunFlag(flag);
+      entries.push({ system: r.system, mode: r.mode, querySet: r.querySet, run: await readRun(r.file) });
+    }
+    const alpha = (argv.alpha as number | undefined) ?? cfg.alpha;
+    const rep = buildReport(entries, sets, list(argv.measures as string | undefined) ?? cfg.measures);
+    const out = await writeReport(argv.out as string, rep, alpha);
+    process.stdout.write(`wrote ${out.md}, ${out.json}, ${out.png}\n`);
+  },
+};
+
 /** `margin-mse eval <command>`. */
 const command: CommandModule = {
   command: 'eval <command>',
   describe: 'eval stage: measures, BM25, re-ranking, encoding, retrieval, report',
-  builder: (y) => y.command(metrics).command(compare).demandCommand(1),
+  builder: (y) => y.command(metrics).command(compare).command(bm25).command(report).demandCommand(1),
   handler: () => {},
 };
 export default command;
