@@ -1,0 +1,128 @@
+import '@tensorflow/tfjs-backend-cpu';
+import * as tf from '@tensorflow/tfjs-core';
+import { existsSync, mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
+import { beforeAll, describe, expect, it } from 'vitest';
+import { sharedPath } from '../common/paths.js';
+import type { Run } from '../data/runs.js';
+import { loadTokenizer, type Tokenizer } from '../data/tokenizer.js';
+import { embedTexts } from './embed.js';
+import { encodeCollection, readManifest } from './encode.js';
+import { rerank } from './rerank.js';
+import { ExactSearch, retrieve } from './retrieve.js';
+import { generatedCollection, meanPoolEncoder } from './testing.js';
+
+let tokenizer: Tokenizer;
+const model = meanPoolEncoder(30522, 16);
+const passages = generatedCollection(50);
+const queries = new Map([['q1', 'apple river'], ['q2', 'winter ocean coffee'], ['q3', 'doctor']]);
+
+beforeAll(async () => {
+  await tf.setBackend('cpu');
+  tokenizer = await loadTokenizer(sharedPath('data/vocab/bert-base-uncased-vocab.txt'));
+});
+
+const dot = (a: Float32Array, ao: number, b: Float32Array, bo: number, n: number): number => {
+  let s = 0;
+  for (let i = 0; i < n; i++) s += a[ao + i] * b[bo + i];
+  return s;
+};
+
+/** Brute force: every passage scored in JS, sorted by score desc then index asc. */
+function bruteForce(k: number): Map<string, string[]> {
+  const q = embedTexts(model, tokenizer, [...queries.values()], 30, 8);
+  const p = embedTexts(model, tokenizer, passages.map((x) => x.text), 64, 8);
+  const out = new Map<string, string[]>();
+  [...queries.keys()].forEach((qid, r) => {
+    const scored = passages.map((x, i) => ({ id: x.id, i, s: dot(q.vectors, r * q.dim, p.vectors, i * p.dim, p.dim) }));
+    scored.sort((a, b) => b.s - a.s || a.i - b.i);
+    out.set(qid, scored.slice(0, k).map((x) => x.id));
+  });
+  return out;
+}
+
+describe('ExactSearch', () => {
+  it('equals a JS loop over chunked, multi-block input and leaks no tensors', () => {
+    const dim = 8;
+    const nq = 7;
+    const nd = 61;
+    let s = 11;
+    const rnd = (): number => (s = (s * 48271) % 2147483647) / 2147483647 - 0.5;
+    const q = Float32Array.from({ length: nq * dim }, rnd);
+    const d = Float32Array.from({ length: nd * dim }, rnd);
+    const before = tf.memory().numTensors;
+    const search = new ExactSearch(q, dim, { k: 9, queryChunk: 3, docChunk: 7 });
+    search.add(d.subarray(0, 20 * dim));
+    search.add(d.subarray(20 * dim));
+    const { indices, scores } = search.result();
+    search.dispose();
+    expect(tf.memory().numTensors).toBe(before);
+    for (let r = 0; r < nq; r++) {
+      const expected = Array.from({ length: nd }, (_, i) => ({ i, s: Math.fround(dot(q, r * dim, d, i * dim, dim)) }))
+        .sort((a, b) => b.s - a.s || a.i - b.i)
+        .slice(0, 9);
+      expect(Array.from(indices[r])).toEqual(expected.map((x) => x.i));
+      scores[r].forEach((v, j) => expect(v).toBeCloseTo(expected[j].s, 5));
+    }
+  });
+});
+
+describe('encode + retrieve', () => {
+  it('encodes in resumable shards split across two parts and retrieves the exact top-k', async () => {
+    const dir = mkdtempSync(path.join(tmpdir(), 'index-'));
+    const opts = { model: 'mean-pool', maxLength: 64, batchSize: 8, shardSize: 16, dtype: 'float32' as const };
+    const first = await encodeCollection(model, tokenizer, toAsync(passages), dir, { ...opts, part: { part: 0, of: 2 } });
+    expect(first).toMatchObject({ rows: 50, shardCount: 4, complete: false, dim: 16 });
+    expect(first.shards.map((s) => s.index)).toEqual([0, 2]);
+    const retrieveOpts = { k: 5, queryChunk: 2, docChunk: 10, queryMaxLength: 30, batchSize: 8 };
+    await expect(retrieve(model, tokenizer, queries, dir, retrieveOpts)).rejects.toThrow('2 of 4 shards');
+    const events: [number, boolean][] = [];
+    const second = await encodeCollection(model, tokenizer, toAsync(passages), dir, { ...opts, onShard: (i, skipped) => events.push([i.index, skipped]) });
+    expect(second.complete).toBe(true);
+    expect(events).toEqual([[0, true], [1, false], [2, true], [3, false]]);
+    expect(second.shards.map((s) => s.rows)).toEqual([16, 16, 16, 2]);
+
+    const run = await retrieve(model, tokenizer, queries, dir, retrieveOpts);
+    const expected = bruteForce(5);
+    for (const [qid, docs] of run) expect(docs.map((d) => d.docno)).toEqual(expected.get(qid));
+
+    // Resume after losing a shard: only that one is encoded again.
+    rmSync(path.join(dir, 'shard-00001.json'));
+    events.length = 0;
+    await encodeCollection(model, tokenizer, toAsync(passages), dir, { ...opts, onShard: (i, skipped) => events.push([i.index, skipped]) });
+    expect(events).toEqual([[0, true], [1, false], [2, true], [3, true]]);
+    await expect(encodeCollection(model, tokenizer, toAsync(passages), dir, { ...opts, maxLength: 32 })).rejects.toThrow('use another folder');
+  });
+
+  it('writes float16 shards at half the size with nearly the same ranking', async () => {
+    const dir = mkdtempSync(path.join(tmpdir(), 'index16-'));
+    const m = await encodeCollection(model, tokenizer, toAsync(passages), dir, { model: 'mean-pool', maxLength: 64, batchSize: 8, shardSize: 100, dtype: 'float16' });
+    expect(existsSync(path.join(dir, m.shards[0].vectors))).toBe(true);
+    expect((await readManifest(dir)).shards[0].vectors).toBe('shard-00000.f16');
+    const run = await retrieve(model, tokenizer, queries, dir, { k: 1, queryChunk: 8, docChunk: 64, queryMaxLength: 30, batchSize: 8 });
+    const expected = bruteForce(1);
+    for (const [qid, docs] of run) expect(docs[0].docno).toBe(expected.get(qid)![0]);
+  });
+});
+
+describe('rerank', () => {
+  it('scores each candidate by the dot product of CLS vectors and errors on a missing passage', async () => {
+    const texts = new Map(passages.map((p) => [p.id, p.text]));
+    const candidates: Run = new Map([
+      ['q1', passages.slice(0, 12).map((p, i) => ({ docno: p.id, score: 12 - i }))],
+      ['q3', passages.slice(5, 9).map((p) => ({ docno: p.id, score: 1 }))],
+    ]);
+    const out = await rerank(model, tokenizer, queries, texts, candidates, { queryMaxLength: 30, passageMaxLength: 64, batchSize: 5, depth: 10 });
+    expect(out.get('q1')).toHaveLength(10);
+    const q = embedTexts(model, tokenizer, [queries.get('q1')!], 30, 1);
+    const p = embedTexts(model, tokenizer, [texts.get('p3')!], 64, 1);
+    expect(out.get('q1')!.find((d) => d.docno === 'p3')!.score).toBeCloseTo(dot(q.vectors, 0, p.vectors, 0, q.dim), 5);
+    const bad: Run = new Map([['q1', [{ docno: 'nope', score: 1 }]]]);
+    await expect(rerank(model, tokenizer, queries, texts, bad, { queryMaxLength: 30, passageMaxLength: 64, batchSize: 5 })).rejects.toThrow('passage nope');
+  });
+});
+
+async function* toAsync<T>(xs: T[]): AsyncGenerator<T> {
+  yield* xs;
+}

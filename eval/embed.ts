@@ -1,0 +1,42 @@
+import * as tf from '@tensorflow/tfjs-core';
+import type { Tokenizer } from '../data/tokenizer.js';
+
+/**
+ * What eval needs of a BERT_Dot encoder: CLS vectors for padded id batches. models/distilbert.ts's
+ * `DistilBert` has this shape; eval depends on the shape only, so its tests can use any small encoder.
+ */
+export interface Encoder {
+  /** ids, mask: int32 [batch, len] → [batch, dim]. */
+  encode(ids: tf.Tensor2D, mask: tf.Tensor2D): tf.Tensor2D;
+}
+
+export type TextTokenizer = Pick<Tokenizer, 'encode' | 'padId'>;
+
+/**
+ * Embeds `texts` in batches of `batchSize`: `[CLS] text [SEP]` truncated to `maxLength`, padded to the
+ * longest in the batch (so short queries do not pay for 200-token padding). Returns [n, dim] row-major.
+ * Each batch runs inside tf.tidy; only the downloaded Float32Array outlives it.
+ */
+export function embedTexts(model: Encoder, tokenizer: TextTokenizer, texts: string[], maxLength: number, batchSize: number): { vectors: Float32Array; dim: number } {
+  let vectors = new Float32Array(0);
+  let dim = 0;
+  for (let start = 0; start < texts.length; start += batchSize) {
+    const batch = texts.slice(start, start + batchSize).map((t) => tokenizer.encode(t, maxLength));
+    const len = Math.max(...batch.map((ids) => ids.length));
+    const ids = new Int32Array(batch.length * len).fill(tokenizer.padId); // [b, len]
+    const mask = new Int32Array(batch.length * len); // [b, len]
+    batch.forEach((row, i) => {
+      ids.set(row, i * len);
+      mask.fill(1, i * len, i * len + row.length);
+    });
+    const out = tf.tidy(() => model.encode(tf.tensor2d(ids, [batch.length, len], 'int32'), tf.tensor2d(mask, [batch.length, len], 'int32')));
+    const data = out.dataSync() as Float32Array; // [b, dim]
+    out.dispose();
+    if (dim === 0) {
+      dim = data.length / batch.length;
+      vectors = new Float32Array(texts.length * dim);
+    }
+    vectors.set(data, start * dim);
+  }
+  return { vectors, dim };
+}

@@ -1,0 +1,130 @@
+import { promises as fsp } from 'node:fs';
+import path from 'node:path';
+import { writeFileAtomic, writeJsonAtomic } from '../common/atomic.js';
+import { embedTexts, type Encoder, type TextTokenizer } from './embed.js';
+import { decodeHalf, encodeHalf } from './float16.js';
+
+export type VectorDtype = 'float32' | 'float16';
+
+/** `shard-00003.json`: written last, after the shard's vectors and ids, so its presence means "done". */
+export interface ShardInfo {
+  index: number;
+  rows: number;
+  dim: number;
+  dtype: VectorDtype;
+  /** Raw little-endian vectors [rows, dim]. */
+  vectors: string;
+  /** Passage ids, one per line, in vector order. */
+  ids: string;
+}
+
+export interface EncodeManifest {
+  /** Everything that decides the vectors: a resumed run must match it. */
+  config: { model: string; maxLength: number; shardSize: number; dtype: VectorDtype };
+  dim: number;
+  /** Collection rows and shards seen by the last process to finish. */
+  rows: number;
+  shardCount: number;
+  /** Shards whose files are complete. */
+  shards: ShardInfo[];
+  complete: boolean;
+}
+
+export interface EncodeOptions {
+  /** Identifies the model in the manifest (e.g. its folder). */
+  model: string;
+  maxLength: number;
+  batchSize: number;
+  shardSize: number;
+  dtype: VectorDtype;
+  /** This process encodes the shards with `index % of === part` (`--shard part/of`). */
+  part?: { part: number; of: number };
+  onShard?: (info: ShardInfo, skipped: boolean) => void;
+}
+
+const shardName = (i: number): string => `shard-${String(i).padStart(5, '0')}`;
+
+/**
+ * Embeds a collection into shards of `shardSize` passages under `outDir`: `shard-NNNNN.{f32|f16}`,
+ * `.ids`, `.json` each, plus `manifest.json`. Resumable: shards whose `.json` exists are skipped (every
+ * file is written atomically, the `.json` last). Splittable: with `part`, several processes or machines
+ * share the shards of one collection; each reads the whole collection stream (cheap next to encoding) and
+ * writes only its own shards, then a manifest of all shards complete so far.
+ */
+export async function encodeCollection(
+  model: Encoder,
+  tokenizer: TextTokenizer,
+  collection: AsyncIterable<{ id: string; text: string }>,
+  outDir: string,
+  opts: EncodeOptions,
+): Promise<EncodeManifest> {
+  const config = { model: opts.model, maxLength: opts.maxLength, shardSize: opts.shardSize, dtype: opts.dtype };
+  await fsp.mkdir(outDir, { recursive: true });
+  const previous = await readManifest(outDir).catch(() => undefined);
+  if (previous && JSON.stringify(previous.config) !== JSON.stringify(config)) {
+    throw new Error(`${path.join(outDir, 'manifest.json')}: made with ${JSON.stringify(previous.config)}, now ${JSON.stringify(config)}; use another folder`);
+  }
+  const { part = 0, of = 1 } = opts.part ?? {};
+  if (!(Number.isInteger(part) && Number.isInteger(of) && part >= 0 && part < of)) throw new Error(`--shard ${part}/${of}: expected i/n with 0 ≤ i < n`);
+
+  let rows = 0;
+  let ids: string[] = [];
+  let texts: string[] = [];
+  const flush = async (index: number): Promise<void> => {
+    const mine = index % of === part;
+    if (mine) {
+      const jsonFile = path.join(outDir, `${shardName(index)}.json`);
+      const done = await fsp.readFile(jsonFile, 'utf8').then((t) => JSON.parse(t) as ShardInfo, () => undefined);
+      if (done && done.rows === ids.length) {
+        opts.onShard?.(done, true);
+      } else {
+        const { vectors, dim } = embedTexts(model, tokenizer, texts, opts.maxLength, opts.batchSize); // [rows, dim]
+        const ext = opts.dtype === 'float32' ? 'f32' : 'f16';
+        const data = opts.dtype === 'float32' ? vectors : encodeHalf(vectors);
+        const info: ShardInfo = { index, rows: ids.length, dim, dtype: opts.dtype, vectors: `${shardName(index)}.${ext}`, ids: `${shardName(index)}.ids` };
+        await writeFileAtomic(path.join(outDir, info.vectors), new Uint8Array(data.buffer, data.byteOffset, data.byteLength));
+        await writeFileAtomic(path.join(outDir, info.ids), `${ids.join('\n')}\n`);
+        await writeJsonAtomic(jsonFile, info);
+        opts.onShard?.(info, false);
+      }
+    }
+    ids = [];
+    texts = [];
+  };
+  let shard = 0;
+  for await (const { id, text } of collection) {
+    rows++;
+    ids.push(id);
+    texts.push(text);
+    if (ids.length === opts.shardSize) await flush(shard++);
+  }
+  if (ids.length) await flush(shard++);
+
+  const shards: ShardInfo[] = [];
+  for (let i = 0; i < shard; i++) {
+    const info = await fsp.readFile(path.join(outDir, `${shardName(i)}.json`), 'utf8').then((t) => JSON.parse(t) as ShardInfo, () => undefined);
+    if (info) shards.push(info);
+  }
+  const manifest: EncodeManifest = { config, dim: shards[0]?.dim ?? 0, rows, shardCount: shard, shards, complete: shards.length === shard };
+  await writeJsonAtomic(path.join(outDir, 'manifest.json'), manifest);
+  return manifest;
+}
+
+export async function readManifest(dir: string): Promise<EncodeManifest> {
+  return JSON.parse(await fsp.readFile(path.join(dir, 'manifest.json'), 'utf8')) as EncodeManifest;
+}
+
+/** Loads one shard's vectors as float32 [rows, dim] and its ids. */
+export async function loadShard(dir: string, info: ShardInfo): Promise<{ ids: string[]; vectors: Float32Array }> {
+  const buf = await fsp.readFile(path.join(dir, info.vectors));
+  const bytesPer = info.dtype === 'float32' ? 4 : 2;
+  if (buf.byteLength !== info.rows * info.dim * bytesPer) {
+    throw new Error(`${path.join(dir, info.vectors)}: expected ${info.rows} x ${info.dim} ${info.dtype} (${info.rows * info.dim * bytesPer} bytes), got ${buf.byteLength} bytes`);
+  }
+  // Copy into an aligned buffer: a Buffer from readFile may sit at an odd offset in Node's pool.
+  const raw = new Uint8Array(buf).buffer;
+  const vectors = info.dtype === 'float32' ? new Float32Array(raw) : decodeHalf(new Uint16Array(raw));
+  const ids = (await fsp.readFile(path.join(dir, info.ids), 'utf8')).split('\n').filter((l) => l !== '');
+  if (ids.length !== info.rows) throw new Error(`${path.join(dir, info.ids)}: expected ${info.rows} ids, got ${ids.length}`);
+  return { ids, vectors };
+}
