@@ -1,5 +1,43 @@
+import path from 'node:path';
 import { z } from 'zod';
+import { ROOT } from '../common/paths.js';
+import { TRIPLE_FORMATS } from './triples.js';
 
-/** The `data` section of the config tree (see config/schema.ts). */
-export const DataConfig = z.strictObject({});
+/**
+ * The `data` section of the config tree (see config/schema.ts). Every field has a default, so
+ * `DataConfig.parse({})` works; paths are relative to the working directory.
+ */
+export const DataConfig = z.strictObject({
+  /** Passages, `pid<TAB>text` (MS MARCO collection.tsv). Unused for the text triple forms. */
+  collection: z.string().default('data/msmarco/collection.tsv'),
+  /** Queries, `qid<TAB>text` (MS MARCO queries.train.tsv). Unused for the text triple forms. */
+  queries: z.string().default('data/msmarco/queries.train.tsv'),
+  /** Training triples; the published BERT_Cat ensemble scores by default. */
+  triples: z.string().default('data/msmarco/bert_cat_ensemble_msmarcopassage_train_scores_ids.tsv'),
+  triples_format: z.enum(TRIPLE_FORMATS).default('ids-scores'),
+  /** WordPiece vocab file, or a bundled vocab's name (`bert-base-uncased`, in data/vocab/). */
+  vocab: z.string().default('bert-base-uncased'),
+  /** Where `data prepare` writes the tokenized Arrow shards and manifest.json. */
+  cache_dir: z.string().default('cache/data'),
+  /** Maximum length including [CLS] and [SEP] (the paper: 30 for queries, 200 for passages). */
+  query_max_length: z.number().int().min(2).default(30),
+  passage_max_length: z.number().int().min(2).default(200),
+  /** Bad input lines: stop with an error naming file and line, or skip, count and list them in the manifest. */
+  on_bad_line: z.enum(['error', 'skip']).default('error'),
+  /** Repair MS MARCO's mojibake (UTF-8 read as Latin-1); off: keep the text the published models saw. */
+  repair_mojibake: z.boolean().default(false),
+  /** Use only the first N triples (valid ones); null: all. */
+  max_triples: z.number().int().positive().nullable().default(null),
+  /** Rows per Arrow shard. */
+  shard_rows: z.number().int().positive().default(100_000),
+  /** Triples held by the batcher's shuffle buffer (1: file order). */
+  shuffle_buffer: z.number().int().positive().default(10_000),
+  /** Batches the batcher prepares ahead of the trainer. */
+  prefetch: z.number().int().positive().default(4),
+});
 export type DataConfig = z.output<typeof DataConfig>;
+
+/** A vocab setting: a bare name (no slash, no extension) means the bundled data/vocab/<name>-vocab.txt. */
+export function resolveVocab(vocab: string): string {
+  return /^[\w.-]+$/.test(vocab) && !vocab.endsWith('.txt') ? path.join(ROOT, 'data', 'vocab', `${vocab}-vocab.txt`) : vocab;
+}
