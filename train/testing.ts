@@ -1,0 +1,165 @@
+import * as tf from '@tensorflow/tfjs-core';
+import type { BatchCursor, BatchSource, TripleBatch } from '../data/batch.js';
+import type { Qrels } from '../data/qrels.js';
+import type { Run } from '../data/runs.js';
+import type { Student } from './student.js';
+
+/**
+ * Test helpers (no test runs here): a tiny bag-of-embeddings BERT_Dot stand-in and a seeded generator of
+ * tokenized triples with a resumable cursor, so the trainer is tested without the DistilBERT or Arrow cache.
+ *
+ * The generated task: token ids 1..TOPICS are topics, TOPICS+t is a synonym of topic t, larger ids are
+ * noise. A query holds its topic; the positive holds the topic's synonym, the negative another topic's
+ * synonym; the teacher scores positives ≈ 6 and negatives ≈ 1.
+ */
+export const TOPICS = 12;
+export const VOCAB = 64;
+
+/** mulberry32: a tiny seeded PRNG (deterministic across runs and machines). */
+export function rng(seed: number): () => number {
+  let a = seed >>> 0;
+  return () => {
+    a = (a + 0x6d2b79f5) >>> 0;
+    let t = a;
+    t = Math.imul(t ^ (t >>> 15), t | 1);
+    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
+    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
+  };
+}
+
+const noise = (r: () => number) => 2 * TOPICS + 1 + Math.floor(r() * (VOCAB - 2 * TOPICS - 1));
+
+/** Token rows for a query of topic t or a passage about topic t (synonym + noise), unpadded. */
+export function queryTokens(t: number, r: () => number): number[] {
+  return [t, noise(r), noise(r)].slice(0, 2 + Math.floor(r() * 2));
+}
+export function passageTokens(t: number, r: () => number): number[] {
+  const n = 3 + Math.floor(r() * 4);
+  const row = Array.from({ length: n }, () => noise(r));
+  row[Math.floor(r() * n)] = TOPICS + t;
+  return row;
+}
+
+function pack(rows: number[][]): { len: number; ids: Int32Array; mask: Int32Array } {
+  const len = Math.max(...rows.map((r) => r.length));
+  const ids = new Int32Array(rows.length * len);
+  const mask = new Int32Array(rows.length * len);
+  rows.forEach((row, i) => {
+    ids.set(row, i * len);
+    mask.fill(1, i * len, i * len + row.length);
+  });
+  return { len, ids, mask };
+}
+
+/** Batch number `index` of the stream seeded `seed`: a pure function of both, so a cursor is just the index. */
+export function generatedBatch(seed: number, index: number, size: number): TripleBatch {
+  const r = rng(seed * 100_003 + index);
+  const qs: number[][] = [];
+  const ps: number[][] = [];
+  const ns: number[][] = [];
+  const tPos = new Float32Array(size);
+  const tNeg = new Float32Array(size);
+  for (let i = 0; i < size; i++) {
+    const t = 1 + Math.floor(r() * TOPICS);
+    const u = 1 + ((t + Math.floor(r() * (TOPICS - 1))) % TOPICS);
+    qs.push(queryTokens(t, r));
+    ps.push(passageTokens(t, r));
+    ns.push(passageTokens(u, r));
+    tPos[i] = 6 + (r() - 0.5);
+    tNeg[i] = 1 + (r() - 0.5);
+  }
+  const q = pack(qs);
+  const p = pack(ps);
+  const n = pack(ns);
+  return {
+    size, qLen: q.len, qIds: q.ids, qMask: q.mask, pLen: p.len, posIds: p.ids, posMask: p.mask,
+    nLen: n.len, negIds: n.ids, negMask: n.mask, teacherPos: tPos, teacherNeg: tNeg, hasTeacher: true,
+  };
+}
+
+/** A BatchSource of `batches` generated batches; `poison` batch indices get an infinite teacher score. */
+export function generatedSource(opts: { seed: number; size: number; batches: number; poison?: Set<number> }, cursor?: BatchCursor): BatchSource {
+  let index = typeof cursor?.index === 'number' ? cursor.index : 0;
+  return {
+    async next() {
+      if (index >= opts.batches) return null;
+      const b = generatedBatch(opts.seed, index, opts.size);
+      if (opts.poison?.has(index)) b.teacherPos[0] = Infinity;
+      index++;
+      return b;
+    },
+    cursor: () => ({ index }),
+    async close() {},
+  };
+}
+
+/**
+ * A tiny BERT_Dot stand-in: masked mean of token embeddings, then a dense layer with tanh; score = dot
+ * product of query and passage vectors. Same `encode` shape as DistilBert, so eval's rerank can run it.
+ */
+export class TinyStudent implements Student {
+  readonly params: Map<string, tf.Variable>;
+  readonly config = { model_type: 'tiny-bag', vocab_size: VOCAB, dim: 16 };
+
+  constructor(seed: number, dim = 16) {
+    this.params = new Map([
+      ['emb.weight', tf.variable(tf.randomNormal([VOCAB, dim], 0, 0.3, 'float32', seed))],
+      ['dense.weight', tf.variable(tf.randomNormal([dim, dim], 0, 0.3, 'float32', seed + 1))],
+      ['dense.bias', tf.variable(tf.zeros([dim]))],
+    ]);
+  }
+
+  encode(ids: tf.Tensor2D, mask: tf.Tensor2D): tf.Tensor2D {
+    return tf.tidy(() => {
+      const [b, l] = ids.shape;
+      const m = tf.cast(tf.reshape(mask, [b, l, 1]), 'float32'); // [b, l, 1]
+      const x = tf.reshape(tf.gather(this.params.get('emb.weight')!, tf.reshape(ids, [-1])), [b, l, -1]); // [b, l, dim]
+      const mean = tf.div(tf.sum(tf.mul(x, m), 1), tf.sum(m, 1)) as tf.Tensor2D; // [b, dim]
+      return tf.tanh(tf.add(tf.matMul(mean, this.params.get('dense.weight')!), this.params.get('dense.bias')!)) as tf.Tensor2D;
+    });
+  }
+
+  scores(b: TripleBatch): { sPos: tf.Tensor1D; sNeg: tf.Tensor1D } {
+    const enc = (ids: Int32Array, mask: Int32Array, len: number) =>
+      this.encode(tf.tensor2d(ids, [b.size, len], 'int32'), tf.tensor2d(mask, [b.size, len], 'int32'));
+    const q = enc(b.qIds, b.qMask, b.qLen); // [b, dim]
+    const p = enc(b.posIds, b.posMask, b.pLen);
+    const n = enc(b.negIds, b.negMask, b.nLen);
+    return { sPos: tf.sum(tf.mul(q, p), 1) as tf.Tensor1D, sNeg: tf.sum(tf.mul(q, n), 1) as tf.Tensor1D };
+  }
+
+  dispose(): void {
+    tf.dispose([...this.params.values()]);
+  }
+}
+
+/**
+ * A validation set for the generated task as eval consumes it: texts are space-separated token ids (the
+ * `tokenizer` below reads them back), 10 candidates per query of which one (the same topic) is relevant.
+ */
+export function validationSet(seed: number, nQueries = 24): {
+  queries: Map<string, string>; passages: Map<string, string>; run: Run; qrels: Qrels;
+  tokenizer: { padId: number; encode(text: string, maxLength: number): Int32Array };
+} {
+  const r = rng(seed);
+  const queries = new Map<string, string>();
+  const passages = new Map<string, string>();
+  const run: Run = new Map();
+  const qrels: Qrels = new Map();
+  for (let q = 0; q < nQueries; q++) {
+    const t = 1 + (q % TOPICS);
+    const qid = `q${q}`;
+    queries.set(qid, queryTokens(t, r).join(' '));
+    const cands = [];
+    for (let c = 0; c < 10; c++) {
+      const topic = c === 0 ? t : 1 + ((t + c) % TOPICS);
+      const pid = `${qid}-p${c}`;
+      passages.set(pid, passageTokens(topic, r).join(' '));
+      cands.push({ docno: pid, score: 10 - ((c * 7) % 10) }); // the relevant one is not first
+    }
+    run.set(qid, cands);
+    qrels.set(qid, new Map([[`${qid}-p0`, 1]]));
+  }
+  const tokenizer = { padId: 0, encode: (text: string) => Int32Array.from(text.split(' ').map(Number)) };
+  return { queries, passages, run, qrels, tokenizer };
+}
