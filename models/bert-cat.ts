@@ -1,0 +1,307 @@
+import { existsSync, promises as fsp } from 'node:fs';
+import path from 'node:path';
+import * as tf from '@tensorflow/tfjs-core';
+import { z } from 'zod';
+import { InputError } from '../common/errors.js';
+import { readSafetensorsRaw, type RawTensor } from './safetensors.js';
+import {
+  BERT_LAYER_NAMES,
+  LAYER_NORM_EPS,
+  clsVectors,
+  embed,
+  encoderStack,
+  layerWeights,
+  linear,
+  type EmbeddingWeights,
+  type LayerWeights,
+  type LinearWeights,
+} from './transformer.js';
+
+/**
+ * BERT_Cat: the cross-encoder teacher of Margin-MSE (Hofstätter et al. 2020). A BERT encoder with
+ * token-type embeddings reads `[CLS] query [SEP] passage [SEP]` (types 0 then 1) and a linear layer turns
+ * the [CLS] representation into one relevance score. The encoder math is models/transformer.ts, shared
+ * with the DistilBERT student. Inference only: weights are plain tensors, not variables.
+ *
+ * Two checkpoint forms (model.safetensors + config.json):
+ * - `hf`: HF BertForSequenceClassification, num_labels 1 (the public MS MARCO cross-encoders):
+ *   `bert.embeddings.*`, `bert.encoder.layer.N.*`, `bert.pooler.dense.*`, `classifier.*`;
+ *   score = classifier(tanh(pooler(CLS))).
+ * - `matchmaker`: matchmaker's BERT_Cat (github.com/sebastian-hofstaetter/matchmaker, models/bert_cat.py):
+ *   `bert_model.*` (an AutoModel) and `_classification_layer.*`. It scores the AutoModel's pooled output for
+ *   BERT (`_, vectors = bert_model(...)`), so a checkpoint with `bert_model.pooler.*` gets the pooler, and one
+ *   without (saved from an encoder without a pooler) gets the linear layer on the raw CLS vector.
+ */
+export type BertCatForm = 'hf' | 'matchmaker';
+
+/** HF BertConfig fields we use. matchmaker's own config.json lacks them: they are then read off the weights. */
+export const BertCatConfig = z.object({
+  vocab_size: z.number().int().positive(),
+  hidden_size: z.number().int().positive(),
+  num_hidden_layers: z.number().int().positive(),
+  num_attention_heads: z.number().int().positive(),
+  intermediate_size: z.number().int().positive(),
+  hidden_act: z.literal('gelu').default('gelu'),
+  max_position_embeddings: z.number().int().positive(),
+  type_vocab_size: z.number().int().positive().default(2),
+  layer_norm_eps: z.number().default(LAYER_NORM_EPS),
+  num_labels: z.literal(1).default(1),
+});
+export type BertCatConfig = z.output<typeof BertCatConfig>;
+
+const FORMS: Record<BertCatForm, { prefix: string; head: string }> = {
+  hf: { prefix: 'bert.', head: 'classifier' },
+  matchmaker: { prefix: 'bert_model.', head: '_classification_layer' },
+};
+
+export class BertCat {
+  private constructor(
+    readonly config: BertCatConfig,
+    readonly form: BertCatForm,
+    /** All tensors by their checkpoint name. */
+    readonly weights: Map<string, tf.Tensor>,
+    private readonly embeddings: EmbeddingWeights,
+    private readonly layers: LayerWeights[],
+    /** dense + tanh on [CLS] before the head, or none (head on the raw CLS vector). */
+    private readonly pooler: LinearWeights | null,
+    private readonly head: LinearWeights, // [1, dim]
+  ) {}
+
+  /** Builds the model from checkpoint tensors (taking ownership of them). */
+  static fromWeights(config: BertCatConfig, form: BertCatForm, weights: Map<string, tf.Tensor>): BertCat {
+    const { prefix, head } = FORMS[form];
+    const get = (name: string) => weights.get(name) as tf.Tensor;
+    const pair = (p: string): LinearWeights => ({ weight: get(`${p}.weight`), bias: get(`${p}.bias`) });
+    const embeddings: EmbeddingWeights = {
+      word: get(`${prefix}embeddings.word_embeddings.weight`),
+      position: get(`${prefix}embeddings.position_embeddings.weight`),
+      tokenType: get(`${prefix}embeddings.token_type_embeddings.weight`),
+      norm: pair(`${prefix}embeddings.LayerNorm`),
+    };
+    const layers = Array.from({ length: config.num_hidden_layers }, (_, l) => layerWeights(get, `${prefix}encoder.layer.${l}.`, BERT_LAYER_NAMES));
+    const pooler = weights.has(`${prefix}pooler.dense.weight`) ? pair(`${prefix}pooler.dense`) : null;
+    return new BertCat(config, form, weights, embeddings, layers, pooler, pair(head));
+  }
+
+  /**
+   * The last layer's [CLS] vectors (before any pooler) and the scores, from one pass.
+   * ids, typeIds, mask: int32 [b, L] → cls [b, dim], scores [b].
+   */
+  forward(ids: tf.Tensor2D, typeIds: tf.Tensor2D, mask: tf.Tensor2D): { cls: tf.Tensor2D; scores: tf.Tensor1D } {
+    const [cls, scores] = tf.tidy(() => {
+      const x = embed(ids, this.embeddings, typeIds); // [b, L, dim]
+      const h = encoderStack(x, mask, this.layers, this.config.num_attention_heads); // [b, L, dim]
+      const c = clsVectors(h); // [b, dim]
+      const rep = this.pooler ? tf.tanh(linear(c, this.pooler)) : c; // [b, dim]
+      return [c, tf.reshape(linear(rep, this.head), [-1]) as tf.Tensor1D]; // [b, 1] → [b]
+    });
+    return { cls, scores };
+  }
+
+  /** One relevance score per `[CLS] q [SEP] p [SEP]` row. ids, typeIds, mask: int32 [b, L] → [b]. */
+  score(ids: tf.Tensor2D, typeIds: tf.Tensor2D, mask: tf.Tensor2D): tf.Tensor1D {
+    const { cls, scores } = this.forward(ids, typeIds, mask);
+    cls.dispose();
+    return scores;
+  }
+
+  dispose(): void {
+    tf.dispose([...this.weights.values()]);
+    this.weights.clear();
+  }
+}
+
+/** Which form a checkpoint is, by its head's name. */
+function detectForm(names: Set<string>, file: string): BertCatForm {
+  if (names.has('classifier.weight') && names.has('bert.embeddings.word_embeddings.weight')) return 'hf';
+  if (names.has('_classification_layer.weight') && names.has('bert_model.embeddings.word_embeddings.weight')) return 'matchmaker';
+  const prefix = names.has('bert_model.embeddings.word_embeddings.weight') ? 'bert_model.' : 'bert.';
+  const head = prefix === 'bert.' ? 'classifier.weight' : '_classification_layer.weight';
+  throw new InputError(
+    file,
+    undefined,
+    'a BERT_Cat checkpoint: HF BertForSequenceClassification (bert.*, classifier.*) or matchmaker BERT_Cat (bert_model.*, _classification_layer.*)',
+    `no tensor ${names.has(`${prefix}embeddings.word_embeddings.weight`) ? head : `${prefix}embeddings.word_embeddings.weight`}`,
+  );
+}
+
+/**
+ * Sizes read off the weights, for checkpoints whose config.json is not a BertConfig (matchmaker saves its
+ * own BERT_Cat_Config naming the base model). Heads are not visible in the weights: every released BERT
+ * uses 64 dims per head (base 768/12, large 1024/16, small ones 256/4, 128/2).
+ */
+function configFromWeights(t: Map<string, RawTensor>, prefix: string): Record<string, number> {
+  const shape = (n: string) => t.get(`${prefix}${n}`)?.shape ?? [];
+  let layers = 0;
+  while (t.has(`${prefix}encoder.layer.${layers}.attention.self.query.weight`)) layers++;
+  const [vocab, hidden] = shape('embeddings.word_embeddings.weight');
+  return {
+    vocab_size: vocab,
+    hidden_size: hidden,
+    num_hidden_layers: layers,
+    num_attention_heads: Math.max(1, Math.round(hidden / 64)),
+    intermediate_size: shape('encoder.layer.0.intermediate.dense.weight')[0],
+    max_position_embeddings: shape('embeddings.position_embeddings.weight')[0],
+    type_vocab_size: shape('embeddings.token_type_embeddings.weight')[0],
+  };
+}
+
+/** Every tensor the model reads, with its expected shape. */
+function expectedShapes(c: BertCatConfig, form: BertCatForm, pooled: boolean): Map<string, number[]> {
+  const { prefix, head } = FORMS[form];
+  const H = c.hidden_size;
+  const m = new Map<string, number[]>([
+    [`${prefix}embeddings.word_embeddings.weight`, [c.vocab_size, H]],
+    [`${prefix}embeddings.position_embeddings.weight`, [c.max_position_embeddings, H]],
+    [`${prefix}embeddings.token_type_embeddings.weight`, [c.type_vocab_size, H]],
+    [`${prefix}embeddings.LayerNorm.weight`, [H]],
+    [`${prefix}embeddings.LayerNorm.bias`, [H]],
+    [`${head}.weight`, [1, H]],
+    [`${head}.bias`, [1]],
+  ]);
+  if (pooled) (m.set(`${prefix}pooler.dense.weight`, [H, H]), m.set(`${prefix}pooler.dense.bias`, [H]));
+  const sizes: Record<string, [number, number]> = {
+    query: [H, H],
+    key: [H, H],
+    value: [H, H],
+    attnOut: [H, H],
+    attnNorm: [H, 0],
+    ffnIn: [c.intermediate_size, H],
+    ffnOut: [H, c.intermediate_size],
+    outNorm: [H, 0],
+  };
+  for (let l = 0; l < c.num_hidden_layers; l++) {
+    for (const [key, name] of Object.entries(BERT_LAYER_NAMES)) {
+      const [o, i] = sizes[key];
+      m.set(`${prefix}encoder.layer.${l}.${name}.weight`, i ? [o, i] : [o]);
+      m.set(`${prefix}encoder.layer.${l}.${name}.bias`, [o]);
+    }
+  }
+  return m;
+}
+
+/** Loads `dir/model.safetensors` (+ `dir/config.json`) in either form, checking every name and shape first. */
+export async function loadBertCat(dir: string): Promise<BertCat> {
+  const file = path.join(dir, 'model.safetensors');
+  const { tensors } = await readSafetensorsRaw(file);
+  const form = detectForm(new Set(tensors.keys()), file);
+  const { prefix } = FORMS[form];
+
+  const configFile = path.join(dir, 'config.json');
+  let raw: Record<string, unknown> = {};
+  if (existsSync(configFile)) {
+    try {
+      raw = JSON.parse(await fsp.readFile(configFile, 'utf8'));
+    } catch (e) {
+      throw new InputError(configFile, undefined, 'a JSON config', (e as Error).message);
+    }
+  }
+  if (raw.hidden_size === undefined) raw = { ...configFromWeights(tensors, prefix), ...raw };
+  const parsed = BertCatConfig.safeParse(raw);
+  if (!parsed.success) {
+    const i = parsed.error.issues[0];
+    throw new InputError(configFile, undefined, `a BERT config (${i.path.join('.')}: ${i.message})`);
+  }
+  const config = parsed.data;
+  if (config.layer_norm_eps !== LAYER_NORM_EPS) {
+    throw new InputError(configFile, undefined, `layer_norm_eps ${LAYER_NORM_EPS} (the shared encoder's)`, String(config.layer_norm_eps));
+  }
+  if (config.hidden_size % config.num_attention_heads !== 0) {
+    throw new InputError(configFile, undefined, 'hidden_size divisible by num_attention_heads', `${config.hidden_size} / ${config.num_attention_heads}`);
+  }
+
+  const pooled = tensors.has(`${prefix}pooler.dense.weight`);
+  if (form === 'hf' && !pooled) throw new InputError(file, undefined, 'the pooler of a BertForSequenceClassification', 'no tensor bert.pooler.dense.weight');
+  const expected = expectedShapes(config, form, pooled);
+  for (const [name, shape] of expected) {
+    const t = tensors.get(name);
+    if (!t) throw new InputError(file, undefined, `tensor ${name} ${JSON.stringify(shape)}`, 'none');
+    if (t.shape.join(',') !== shape.join(',')) throw new InputError(file, undefined, `tensor ${name} of shape ${JSON.stringify(shape)} (config.json)`, JSON.stringify(t.shape));
+    if (!(t.data instanceof Float32Array)) throw new InputError(file, undefined, `floating point tensor ${name}`, t.dtype);
+  }
+  // Tensors the model does not read (e.g. position_ids buffers) are left out.
+  const weights = new Map<string, tf.Tensor>();
+  for (const name of expected.keys()) {
+    const t = tensors.get(name)!;
+    weights.set(name, tf.tensor(t.data, t.shape, 'float32'));
+  }
+  return BertCat.fromWeights(config, form, weights);
+}
+
+/** One compared quantity, as in models/parity.ts: maxRel = max |ours - ref| / max |ref|. */
+export interface BertCatQuantity {
+  name: string;
+  maxAbs: number;
+  maxRel: number;
+  tol: number;
+  ok: boolean;
+}
+
+export interface BertCatParityReport {
+  backend: string;
+  form: BertCatForm;
+  quantities: BertCatQuantity[];
+  ok: boolean;
+}
+
+/** A BERT_Cat reference (../shared/goldens/bert-cat-tiny/golden.json): inputs and what PyTorch computed. */
+const Reference = z.object({
+  input_ids: z.array(z.array(z.number().int())),
+  token_type_ids: z.array(z.array(z.number().int())),
+  attention_mask: z.array(z.array(z.number().int())),
+  cls: z.array(z.array(z.number())).optional(),
+  scores: z.array(z.number()).optional(),
+});
+
+export const BERT_CAT_TOL = 1e-4;
+
+function compare(name: string, ours: ArrayLike<number>, ref: ArrayLike<number>, tol: number): BertCatQuantity {
+  let maxAbs = 0;
+  let scale = 0;
+  for (let i = 0; i < ref.length; i++) {
+    maxAbs = Math.max(maxAbs, Math.abs(ours[i] - ref[i]));
+    scale = Math.max(scale, Math.abs(ref[i]));
+  }
+  const maxRel = maxAbs / Math.max(scale, 1e-12);
+  return { name, maxAbs, maxRel, tol, ok: ours.length === ref.length && maxRel <= tol };
+}
+
+/**
+ * Recomputes a BERT_Cat reference on the current backend: the [CLS] vectors and the scores (those the
+ * reference holds), for `margin-mse model parity` and the tests.
+ */
+export async function bertCatParity(modelDir: string, referenceFile: string, tol = BERT_CAT_TOL): Promise<BertCatParityReport> {
+  let raw: unknown;
+  try {
+    raw = JSON.parse(await fsp.readFile(referenceFile, 'utf8'));
+  } catch (e) {
+    throw new InputError(referenceFile, undefined, 'a readable JSON reference', (e as Error).message);
+  }
+  const r = Reference.safeParse(raw);
+  if (!r.success) {
+    const i = r.error.issues[0];
+    throw new InputError(referenceFile, undefined, `a BERT_Cat reference (${i.message} at ${i.path.join('.') || 'top level'})`);
+  }
+  const ref = r.data;
+  const b = ref.input_ids.length;
+  const L = ref.input_ids[0]?.length ?? 0;
+  for (const key of ['input_ids', 'token_type_ids', 'attention_mask'] as const) {
+    if (ref[key].length !== b || ref[key].some((row) => row.length !== L)) throw new InputError(referenceFile, undefined, `${key} of ${b} rows of ${L}`);
+  }
+  const model = await loadBertCat(modelDir);
+  try {
+    const { cls, scores } = tf.tidy(() => {
+      const ids = tf.tensor2d(ref.input_ids, [b, L], 'int32');
+      const types = tf.tensor2d(ref.token_type_ids, [b, L], 'int32');
+      const mask = tf.tensor2d(ref.attention_mask, [b, L], 'int32');
+      return model.forward(ids, types, mask);
+    });
+    const quantities: BertCatQuantity[] = [];
+    if (ref.cls) quantities.push(compare('cls', cls.dataSync(), ref.cls.flat(), tol));
+    if (ref.scores) quantities.push(compare('scores', scores.dataSync(), ref.scores, tol));
+    tf.dispose([cls, scores]);
+    return { backend: tf.getBackend(), form: model.form, quantities, ok: quantities.every((q) => q.ok) };
+  } finally {
+    model.dispose();
+  }
+}
