@@ -1,0 +1,36 @@
+import * as tf from '@tensorflow/tfjs-core';
+import type { TripleBatch } from '../data/batch.js';
+import type { DistilBert } from './distilbert.js';
+
+/**
+ * BERT_Dot (Hofstätter et al. 2020, §3): one shared encoder for queries and passages, the [CLS] vector of
+ * the last layer as the representation, score = q · p.
+ *
+ * Two encoder calls per batch: the queries [b, qLen], and the positives and negatives stacked into one
+ * [2b, max(pLen, nLen)] call (the shorter side padded with [PAD] and mask 0). Padded keys get exactly zero
+ * attention weight, so the padding changes nothing, and one call of 2b rows keeps the products large.
+ * Queries stay separate: padding 30-token queries to passage length would multiply their cost.
+ * Call inside tf.tidy or a gradient function.
+ */
+export function bertDotScores(model: DistilBert, batch: TripleBatch): { sPos: tf.Tensor1D; sNeg: tf.Tensor1D } {
+  const b = batch.size;
+  const L = Math.max(batch.pLen, batch.nLen);
+  const passIds = new Int32Array(2 * b * L); // [2b, L]: positives, then negatives
+  const passMask = new Int32Array(2 * b * L);
+  copyRows(batch.posIds, batch.posMask, batch.pLen, passIds, passMask, L, 0, b);
+  copyRows(batch.negIds, batch.negMask, batch.nLen, passIds, passMask, L, b, b);
+  return tf.tidy(() => {
+    const q = model.encode(tf.tensor2d(batch.qIds, [b, batch.qLen], 'int32'), tf.tensor2d(batch.qMask, [b, batch.qLen], 'int32')); // [b, dim]
+    const p = model.encode(tf.tensor2d(passIds, [2 * b, L], 'int32'), tf.tensor2d(passMask, [2 * b, L], 'int32')); // [2b, dim]
+    const [pos, neg] = tf.split(p, 2, 0); // [b, dim] each
+    return { sPos: tf.sum(tf.mul(q, pos), 1) as tf.Tensor1D, sNeg: tf.sum(tf.mul(q, neg), 1) as tf.Tensor1D };
+  });
+}
+
+/** Copies `rows` rows of width `len` into rows [at, at + rows) of width `width` (the rest stays 0 = [PAD], mask 0). */
+function copyRows(ids: Int32Array, mask: Int32Array, len: number, outIds: Int32Array, outMask: Int32Array, width: number, at: number, rows: number): void {
+  for (let r = 0; r < rows; r++) {
+    outIds.set(ids.subarray(r * len, (r + 1) * len), (at + r) * width);
+    outMask.set(mask.subarray(r * len, (r + 1) * len), (at + r) * width);
+  }
+}
