@@ -1,0 +1,215 @@
+import { promises as fsp } from 'node:fs';
+import * as tf from '@tensorflow/tfjs-core';
+import { z } from 'zod';
+import { InputError } from '../common/errors.js';
+import type { TripleBatch } from '../data/batch.js';
+import { Adam } from '../train/adam.js';
+import { marginMse } from '../train/losses.js';
+import { bertDotScores } from './bert-dot.js';
+import type { DistilBert } from './distilbert.js';
+import { loadDistilBert } from './hf.js';
+
+/**
+ * Parity of the BERT_Dot student with a reference (PyTorch) computation, in the format of
+ * ../shared/goldens/distilbert-tiny/golden.json (documented in docs/models.md). Every quantity the reference
+ * holds is recomputed here and compared; absent ones are skipped, so a reference may hold only CLS vectors.
+ *
+ * Difference of a quantity: maxAbs = max |ours - ref| over its values; maxRel = maxAbs / max(max |ref|, floor).
+ * Gradients use floor = 1e-6 × the reference's global gradient norm: some gradients are zero in exact
+ * arithmetic (the key biases: softmax ignores a constant added to every score of a query), and the
+ * reference then holds float noise of ~1e-7 that no other implementation reproduces.
+ */
+export const TOL_OUTPUT = 1e-4;
+export const TOL_GRAD = 1e-3;
+
+export interface Quantity {
+  name: string;
+  maxAbs: number;
+  maxRel: number;
+  /** What `ok` was judged against (relative, or absolute for noise-driven Adam steps, see `note`). */
+  tol: number;
+  ok: boolean;
+  note?: string;
+}
+
+export interface ParityReport {
+  backend: string;
+  quantities: Quantity[];
+  ok: boolean;
+}
+
+const Ids = z.object({ input_ids: z.array(z.array(z.number().int())), attention_mask: z.array(z.array(z.number().int())) });
+const Vec = z.array(z.number());
+const Mat = z.array(z.array(z.number()));
+const Reference = z.object({
+  query: Ids,
+  pos: Ids,
+  neg: Ids,
+  teacher_pos: Vec.optional(),
+  teacher_neg: Vec.optional(),
+  query_cls: Mat.optional(),
+  pos_cls: Mat.optional(),
+  neg_cls: Mat.optional(),
+  score_pos: Vec.optional(),
+  score_neg: Vec.optional(),
+  loss: z.number().optional(),
+  grad_global_norm: z.number().optional(),
+  grad_norms: z.record(z.string(), z.number()).optional(),
+  grad_samples: z.record(z.string(), Vec).optional(),
+  adam: z.object({ lr: z.number(), beta1: z.number(), beta2: z.number(), eps: z.number() }).optional(),
+  after_adam_step: z
+    .object({ loss: z.number().optional(), score_pos: Vec.optional(), score_neg: Vec.optional(), param_samples: z.record(z.string(), Vec).optional() })
+    .optional(),
+});
+export type BertDotReference = z.output<typeof Reference>;
+
+export async function readBertDotReference(file: string): Promise<BertDotReference> {
+  let raw: unknown;
+  try {
+    raw = JSON.parse(await fsp.readFile(file, 'utf8'));
+  } catch (e) {
+    throw new InputError(file, undefined, 'a readable JSON reference', (e as Error).message);
+  }
+  const r = Reference.safeParse(raw);
+  if (!r.success) {
+    const i = r.error.issues[0];
+    throw new InputError(file, undefined, `a BERT_Dot reference (${i.message} at ${i.path.join('.') || 'top level'})`);
+  }
+  const ref = r.data;
+  for (const part of ['query', 'pos', 'neg'] as const) {
+    const { input_ids: ids, attention_mask: mask } = ref[part];
+    const L = ids[0]?.length ?? 0;
+    if (ids.length !== ref.query.input_ids.length || ids.some((row, i) => row.length !== L || mask[i]?.length !== L) || mask.length !== ids.length) {
+      throw new InputError(file, undefined, `${part}.input_ids and ${part}.attention_mask as equal [batch, length] matrices, batch as in query`);
+    }
+  }
+  return ref;
+}
+
+/** Packs the reference inputs as the batcher would. */
+export function referenceBatch(ref: BertDotReference): TripleBatch {
+  const b = ref.query.input_ids.length;
+  const flat = (m: number[][]) => Int32Array.from(m.flat());
+  return {
+    size: b,
+    qLen: ref.query.input_ids[0].length,
+    qIds: flat(ref.query.input_ids),
+    qMask: flat(ref.query.attention_mask),
+    pLen: ref.pos.input_ids[0].length,
+    posIds: flat(ref.pos.input_ids),
+    posMask: flat(ref.pos.attention_mask),
+    nLen: ref.neg.input_ids[0].length,
+    negIds: flat(ref.neg.input_ids),
+    negMask: flat(ref.neg.attention_mask),
+    teacherPos: Float32Array.from(ref.teacher_pos ?? new Array(b).fill(0)),
+    teacherNeg: Float32Array.from(ref.teacher_neg ?? new Array(b).fill(0)),
+    hasTeacher: ref.teacher_pos !== undefined && ref.teacher_neg !== undefined,
+  };
+}
+
+/** Compares `ours` with `ref` (same length) as described at the top of the file. */
+export function compare(name: string, ours: ArrayLike<number>, ref: ArrayLike<number>, tol: number, floor = 0): Quantity {
+  if (ours.length !== ref.length) return { name, maxAbs: Infinity, maxRel: Infinity, tol, ok: false, note: `${ours.length} values, reference has ${ref.length}` };
+  let maxAbs = 0;
+  let scale = floor;
+  for (let i = 0; i < ref.length; i++) {
+    const d = Math.abs(ours[i] - ref[i]);
+    maxAbs = Number.isNaN(d) ? Infinity : Math.max(maxAbs, d);
+    scale = Math.max(scale, Math.abs(ref[i]));
+  }
+  const maxRel = scale === 0 ? (maxAbs === 0 ? 0 : Infinity) : maxAbs / scale;
+  return { name, maxAbs, maxRel, tol, ok: maxRel <= tol };
+}
+
+/** Loads the model folder and runs every comparison the reference allows. */
+export async function bertDotParity(modelDir: string, referenceFile: string): Promise<ParityReport> {
+  const ref = await readBertDotReference(referenceFile);
+  const model = await loadDistilBert(modelDir);
+  try {
+    return runBertDotParity(model, ref);
+  } finally {
+    model.dispose();
+  }
+}
+
+/** The comparisons on a loaded model. Takes one Adam step on it when the reference has one. */
+export function runBertDotParity(model: DistilBert, ref: BertDotReference): ParityReport {
+  const q: Quantity[] = [];
+  const batch = referenceBatch(ref);
+  const b = batch.size;
+
+  // CLS vectors per part, each encoded on its own as the reference does.
+  for (const [part, key] of [['query', 'query_cls'], ['pos', 'pos_cls'], ['neg', 'neg_cls']] as const) {
+    const want = ref[key];
+    if (!want) continue;
+    const ids = ref[part].input_ids;
+    const got = tf.tidy(() => model.encode(tf.tensor2d(ids, [b, ids[0].length], 'int32'), tf.tensor2d(ref[part].attention_mask, [b, ids[0].length], 'int32')).dataSync());
+    q.push(compare(key, got, want.flat(), TOL_OUTPUT));
+  }
+
+  const lossOf = () => {
+    const { sPos, sNeg } = bertDotScores(model, batch);
+    return { sPos, sNeg, loss: marginMse(sPos, sNeg, tf.tensor1d(batch.teacherPos), tf.tensor1d(batch.teacherNeg)) };
+  };
+  const outputs = (prefix: string, want: { score_pos?: number[]; score_neg?: number[]; loss?: number }, got: { sPos: ArrayLike<number>; sNeg: ArrayLike<number>; loss: number }) => {
+    if (want.score_pos) q.push(compare(`${prefix}score_pos`, got.sPos, want.score_pos, TOL_OUTPUT));
+    if (want.score_neg) q.push(compare(`${prefix}score_neg`, got.sNeg, want.score_neg, TOL_OUTPUT));
+    if (want.loss !== undefined && batch.hasTeacher) q.push(compare(`${prefix}loss`, [got.loss], [want.loss], TOL_OUTPUT));
+  };
+  const forward = () =>
+    tf.tidy(() => {
+      const r = lossOf();
+      return { sPos: r.sPos.dataSync(), sNeg: r.sNeg.dataSync(), loss: r.loss.dataSync()[0] };
+    });
+
+  const needGrads = ref.grad_global_norm !== undefined || ref.grad_norms || ref.grad_samples || ref.after_adam_step;
+  if (!needGrads || !batch.hasTeacher) {
+    outputs('', ref, forward());
+    return { backend: tf.getBackend(), quantities: q, ok: q.every((x) => x.ok) };
+  }
+
+  // Scores and loss come from the gradient pass itself (kept out of its tidy scope), saving a forward pass.
+  const nameOf = new Map([...model.weights].map(([hf, v]) => [v.name, hf]));
+  let kept: tf.Tensor[] = [];
+  const { value, grads: byVar } = tf.variableGrads(() => {
+    const r = lossOf();
+    kept = [tf.keep(r.sPos), tf.keep(r.sNeg)];
+    return r.loss;
+  }, model.trainableVariables());
+  outputs('', ref, { sPos: kept[0].dataSync(), sNeg: kept[1].dataSync(), loss: value.dataSync()[0] });
+  tf.dispose([value, ...kept]);
+  const grads = new Map(Object.entries(byVar).map(([v, g]) => [nameOf.get(v)!, g]));
+  let adam: Adam | undefined;
+  try {
+    const norms = new Map([...grads].map(([n, g]) => [n, tf.tidy(() => Math.sqrt(tf.sum(tf.square(g)).dataSync()[0]))]));
+    const global = Math.sqrt([...norms.values()].reduce((s, x) => s + x * x, 0));
+    const floor = 1e-6 * (ref.grad_global_norm ?? global);
+    if (ref.grad_global_norm !== undefined) q.push(compare('grad_global_norm', [global], [ref.grad_global_norm], TOL_GRAD));
+    for (const [n, want] of Object.entries(ref.grad_norms ?? {})) q.push(compare(`grad_norm ${n}`, [norms.get(n) ?? NaN], [want], TOL_GRAD, floor));
+    for (const [n, want] of Object.entries(ref.grad_samples ?? {})) q.push(compare(`grad_sample ${n}`, firstValues(grads.get(n), want.length), want, TOL_GRAD, floor));
+
+    if (ref.after_adam_step) {
+      const opts = ref.adam ?? { lr: 1e-3, beta1: 0.9, beta2: 0.999, eps: 1e-8 };
+      adam = new Adam(model.weights, { beta1: opts.beta1, beta2: opts.beta2, eps: opts.eps });
+      adam.apply(grads, opts.lr);
+      outputs('after_adam_step.', ref.after_adam_step, forward());
+      for (const [n, want] of Object.entries(ref.after_adam_step.param_samples ?? {})) {
+        const c = compare(`after_adam_step.param ${n}`, firstValues(model.weights.get(n), want.length), want, TOL_OUTPUT);
+        // A gradient of pure float noise (see above) makes Adam step by about ±lr in a random direction.
+        if ((ref.grad_norms?.[n] ?? Infinity) < floor) {
+          Object.assign(c, { tol: 2 * opts.lr, ok: c.maxAbs <= 2 * opts.lr, note: 'gradient is float noise (zero in exact arithmetic): Adam steps ±lr; checked |diff| <= 2 lr' });
+        }
+        q.push(c);
+      }
+    }
+  } finally {
+    tf.dispose([...grads.values()]);
+    adam?.dispose();
+  }
+  return { backend: tf.getBackend(), quantities: q, ok: q.every((x) => x.ok) };
+}
+
+function firstValues(t: tf.Tensor | undefined, n: number): Float32Array {
+  if (!t) return new Float32Array(0);
+  return (t.dataSync() as Float32Array).slice(0, n);
+}
