@@ -3,6 +3,8 @@ import { ensemble, type EnsembleMethod } from './ensemble.js';
 import type { AlignMode } from './align.js';
 import { SCORE_FORMATS, type ScoreFormat } from './score-file.js';
 import { formatStats, writeScoreStats } from './stats.js';
+import { scoreTriples, type TripleInput } from './score.js';
+import { BACKEND_CHOICES, initBackend, type BackendChoice } from '../models/engine/backend.js';
 
 const log = (msg: string) => process.stderr.write(`${msg}\n`);
 
@@ -66,11 +68,60 @@ const statsCommand: CommandModule<object, StatsArgs> = {
   },
 };
 
+interface ScoreArgs {
+  model: string;
+  triples: string;
+  out: string;
+  input?: TripleInput;
+  collection?: string;
+  queries?: string;
+  vocab?: string;
+  'batch-size': number;
+  'max-length': number;
+  limit?: number;
+  backend: BackendChoice;
+}
+
+const scoreCommand: CommandModule<object, ScoreArgs> = {
+  command: 'score',
+  describe: 'score triples with a BERT_Cat cross-encoder into a teacher score file (resumable)',
+  builder: (y) =>
+    y
+      .option('model', { type: 'string', demandOption: true, describe: 'folder with config.json, model.safetensors (HF or matchmaker BERT_Cat), vocab.txt' })
+      .option('triples', { type: 'string', demandOption: true, describe: 'qid<TAB>pos_pid<TAB>neg_pid or query<TAB>positive<TAB>negative' })
+      .option('out', { type: 'string', demandOption: true, describe: 'score file; an existing one from the same settings is resumed' })
+      .option('input', { choices: ['ids', 'text'] as const, describe: 'triple form (default: detected)' })
+      .option('collection', { type: 'string', describe: 'pid<TAB>passage, for id triples' })
+      .option('queries', { type: 'string', describe: 'qid<TAB>query, for id triples' })
+      .option('vocab', { type: 'string', describe: 'WordPiece vocab (default <model>/vocab.txt)' })
+      .option('batch-size', { type: 'number', default: 32, describe: 'triples per batch (2x pairs)' })
+      .option('max-length', { type: 'number', default: 512, describe: 'tokens per [CLS] q [SEP] p [SEP] pair' })
+      .option('limit', { type: 'number', describe: 'score only the first N triples' })
+      .option('backend', { choices: BACKEND_CHOICES, default: 'auto' as const }) as unknown as Argv<ScoreArgs>,
+  handler: async (a) => {
+    await initBackend(a.backend);
+    const s = await scoreTriples({
+      model: a.model,
+      triples: a.triples,
+      out: a.out,
+      input: a.input,
+      collection: a.collection,
+      queries: a.queries,
+      vocab: a.vocab,
+      batchSize: a['batch-size'],
+      maxLength: a['max-length'],
+      limit: a.limit,
+    });
+    const resumed = s.resumed > 0 ? ` (resumed after ${s.resumed} lines${s.truncated > 0 ? `, cut a torn line of ${s.truncated} bytes` : ''})` : '';
+    log(`scored ${s.scored} triples in ${s.seconds.toFixed(1)} s (${((2 * s.scored) / s.seconds).toFixed(1)} pairs/s); ${s.out} has ${s.lines} lines${resumed}`);
+  },
+};
+
 /** `margin-mse teachers <command>`. */
 const command: CommandModule = {
   command: 'teachers <command>',
   describe: 'teacher score files: ensemble, stats, and BERT_Cat scoring',
-  builder: (y) => y.command(ensembleCommand).command(statsCommand).demandCommand(1),
+  builder: (y) => y.command(ensembleCommand).command(statsCommand).command(scoreCommand).demandCommand(1),
   handler: () => {},
 };
 export default command;

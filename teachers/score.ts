@@ -1,0 +1,226 @@
+import { createReadStream, existsSync, promises as fsp } from 'node:fs';
+import path from 'node:path';
+import * as tf from '@tensorflow/tfjs-core';
+import { writeJsonAtomic } from '../common/atomic.js';
+import { InputError, show } from '../common/errors.js';
+import { readLines } from '../common/lines.js';
+import { progress } from '../common/progress.js';
+import { loadTokenizer, type Tokenizer } from '../data/tokenizer.js';
+import { readTriples } from '../data/triples.js';
+import { loadIdText } from '../data/tsv.js';
+import { loadBertCat, type BertCat } from '../models/bert-cat.js';
+import { DurableAppender, recoverLines } from './resume.js';
+import { formatRow } from './score-file.js';
+
+/**
+ * Scores (query, positive, negative) triples with a BERT_Cat cross-encoder, writing a teacher score file:
+ * id triples (`qid<TAB>pos_pid<TAB>neg_pid`, with the collection and queries) give the ids-scores form
+ * `pos<TAB>neg<TAB>qid<TAB>pos_pid<TAB>neg_pid`; text triples (`query<TAB>pos<TAB>neg`) give the
+ * text-scores form `pos<TAB>neg<TAB>query<TAB>pos<TAB>neg`. Resumable: see resume.ts.
+ */
+export type TripleInput = 'text' | 'ids';
+
+export interface ScoreOptions {
+  model: string;
+  triples: string;
+  out: string;
+  /** Default: detected from the first line (three integer columns = ids). */
+  input?: TripleInput;
+  collection?: string;
+  queries?: string;
+  /** Default `<model>/vocab.txt`. */
+  vocab?: string;
+  /** Triples per batch; each batch runs 2x this many pairs through the model. */
+  batchSize?: number;
+  /** Whole `[CLS] q [SEP] p [SEP]` length, longest-first truncation. */
+  maxLength?: number;
+  /** Stop after this many triples in total (for samples and tests). */
+  limit?: number;
+  quiet?: boolean;
+}
+
+export interface ScoreSummary {
+  out: string;
+  /** Lines in the output now. */
+  lines: number;
+  /** Lines found from an earlier run and kept. */
+  resumed: number;
+  /** Bytes of a torn last line cut off. */
+  truncated: number;
+  scored: number;
+  seconds: number;
+}
+
+/** One triple to score: its texts and the columns to write after the scores. */
+interface Item {
+  line: number;
+  query: string;
+  pos: string;
+  neg: string;
+  triple: string;
+}
+
+const DIGITS = /^\d+$/;
+
+async function detectInput(file: string): Promise<TripleInput> {
+  for await (const { no, text } of readLines(file)) {
+    if (text === '') continue;
+    const cols = text.split('\t');
+    if (cols.length !== 3) throw new InputError(file, no, '3 tab-separated columns (query, positive, negative as ids or texts)', `${cols.length}`);
+    return cols.every((c) => DIGITS.test(c)) ? 'ids' : 'text';
+  }
+  throw new InputError(file, undefined, 'at least one triple', 'an empty file');
+}
+
+/** Id triples `qid<TAB>pos_pid<TAB>neg_pid` (the qidpidtriples form), joined with the texts. */
+async function* idItems(file: string, queries: Map<string, string>, passages: Map<string, string>, qFile: string, cFile: string): AsyncGenerator<Item> {
+  for await (const { no, text } of readLines(file)) {
+    if (text === '') continue;
+    const cols = text.split('\t');
+    if (cols.length !== 3 || !cols.every((c) => DIGITS.test(c))) throw new InputError(file, no, 'qid<TAB>pos_pid<TAB>neg_pid (integers)', show(text));
+    const [qid, p, n] = cols;
+    const query = queries.get(qid);
+    if (query === undefined) throw new InputError(file, no, `a qid in ${qFile}`, qid);
+    const pos = passages.get(p);
+    if (pos === undefined) throw new InputError(file, no, `a positive pid in ${cFile}`, p);
+    const neg = passages.get(n);
+    if (neg === undefined) throw new InputError(file, no, `a negative pid in ${cFile}`, n);
+    yield { line: no, query, pos, neg, triple: text };
+  }
+}
+
+async function* textItems(file: string): AsyncGenerator<Item> {
+  for await (const r of readTriples(file, 'text')) {
+    const query = r.query as string;
+    const pos = r.pos as string;
+    const neg = r.neg as string;
+    yield { line: r.line, query, pos, neg, triple: `${query}\t${pos}\t${neg}` };
+  }
+}
+
+/** Counts lines by scanning bytes (seconds for GBs), for the progress total. */
+async function countLines(file: string): Promise<number> {
+  let n = 0;
+  let last = 0x0a;
+  for await (const chunk of createReadStream(file, { highWaterMark: 1 << 22 }) as AsyncIterable<Buffer>) {
+    for (let i = chunk.indexOf(0x0a); i >= 0; i = chunk.indexOf(0x0a, i + 1)) n++;
+    last = chunk[chunk.length - 1];
+  }
+  return last === 0x0a ? n : n + 1;
+}
+
+/**
+ * Tokenizes the pairs and pads them to the longest in the batch.
+ * Returns ids, token types and mask, each [pairs, L] row-major.
+ */
+export function encodePairs(tok: Tokenizer, pairs: [string, string][], maxLength: number): { ids: Int32Array; typeIds: Int32Array; mask: Int32Array; length: number } {
+  const enc = pairs.map(([a, b]) => tok.encodePair(a, b, maxLength));
+  const L = Math.max(...enc.map((e) => e.ids.length));
+  const ids = new Int32Array(pairs.length * L).fill(tok.padId);
+  const typeIds = new Int32Array(pairs.length * L);
+  const mask = new Int32Array(pairs.length * L);
+  enc.forEach((e, r) => {
+    ids.set(e.ids, r * L);
+    typeIds.set(e.typeIds, r * L);
+    mask.fill(1, r * L, r * L + e.ids.length);
+  });
+  return { ids, typeIds, mask, length: L };
+}
+
+/** Scores [pairs] with the model; returns plain numbers (no tensors left behind). */
+export function scorePairs(model: BertCat, enc: { ids: Int32Array; typeIds: Int32Array; mask: Int32Array; length: number }): Float32Array {
+  const n = enc.ids.length / enc.length;
+  const scores = tf.tidy(() =>
+    model.score(
+      tf.tensor2d(enc.ids, [n, enc.length], 'int32'),
+      tf.tensor2d(enc.typeIds, [n, enc.length], 'int32'),
+      tf.tensor2d(enc.mask, [n, enc.length], 'int32'),
+    ),
+  );
+  const out = scores.dataSync() as Float32Array;
+  scores.dispose();
+  return out;
+}
+
+interface RunMeta {
+  model: string;
+  triples: string;
+  input: TripleInput;
+  maxLength: number;
+  vocab: string;
+}
+
+export async function scoreTriples(opts: ScoreOptions): Promise<ScoreSummary> {
+  const t0 = Date.now();
+  const batchSize = opts.batchSize ?? 32;
+  const maxLength = opts.maxLength ?? 512;
+  if (!(batchSize >= 1)) throw new Error(`--batch-size must be >= 1, got ${batchSize}`);
+  const input = opts.input ?? (await detectInput(opts.triples));
+  const vocab = opts.vocab ?? path.join(opts.model, 'vocab.txt');
+  if (!existsSync(vocab)) throw new InputError(vocab, undefined, 'a WordPiece vocab.txt (pass --vocab)', 'no such file');
+
+  // A sidecar records what the output was made from, so a resume never mixes two runs' lines.
+  const meta: RunMeta = { model: path.resolve(opts.model), triples: path.resolve(opts.triples), input, maxLength, vocab: path.resolve(vocab) };
+  const metaFile = `${opts.out}.meta.json`;
+  let resumed = 0;
+  let truncated = 0;
+  let lastLine: string | null = null;
+  if (existsSync(opts.out)) {
+    const old = existsSync(metaFile) ? (JSON.parse(await fsp.readFile(metaFile, 'utf8')) as RunMeta) : null;
+    if (!old || JSON.stringify(old) !== JSON.stringify(meta)) {
+      throw new Error(`${opts.out} exists but was not written by this scoring run (${metaFile} ${old ? 'differs' : 'is missing'}); remove it or choose another --out`);
+    }
+    ({ lines: resumed, truncated, lastLine } = await recoverLines(opts.out));
+  } else {
+    await fsp.mkdir(path.dirname(path.resolve(opts.out)), { recursive: true });
+    await writeJsonAtomic(metaFile, meta);
+  }
+
+  const tok = await loadTokenizer(vocab);
+  const model = await loadBertCat(opts.model);
+  let items: AsyncGenerator<Item>;
+  if (input === 'ids') {
+    if (!opts.collection || !opts.queries) throw new Error('id triples need --collection and --queries');
+    const [queries, passages] = await Promise.all([loadIdText(opts.queries, {}), loadIdText(opts.collection, {})]);
+    items = idItems(opts.triples, queries, passages, opts.queries, opts.collection);
+  } else items = textItems(opts.triples);
+
+  const total = Math.min(await countLines(opts.triples), opts.limit ?? Infinity);
+  const bar = opts.quiet ? null : progress({ label: 'scoring', total, unit: 'triples' });
+  if (resumed > 0) bar?.tick(resumed);
+  const out = await DurableAppender.open(opts.out);
+  let seen = 0;
+  let scored = 0;
+  let batch: Item[] = [];
+  const flush = async () => {
+    if (batch.length === 0) return;
+    const pairs: [string, string][] = [...batch.map((b): [string, string] => [b.query, b.pos]), ...batch.map((b): [string, string] => [b.query, b.neg])];
+    const s = scorePairs(model, encodePairs(tok, pairs, maxLength)); // [2B]: positives, then negatives
+    await out.appendBatch(batch.map((b, i) => formatRow(s[i], s[batch.length + i], b.triple)).join(''));
+    scored += batch.length;
+    bar?.tick(batch.length);
+    batch = [];
+  };
+  try {
+    for await (const item of items) {
+      if (opts.limit !== undefined && seen >= opts.limit) break;
+      seen++;
+      if (seen <= resumed) {
+        // The last kept line must be this run's: same triple at the same position.
+        if (seen === resumed && lastLine !== null && !lastLine.endsWith(`\t${item.triple}`)) {
+          throw new InputError(opts.out, resumed, `the scores of ${opts.triples}:${item.line} (${show(item.triple)})`, show(lastLine));
+        }
+        continue;
+      }
+      batch.push(item);
+      if (batch.length === batchSize) await flush();
+    }
+    await flush();
+  } finally {
+    await out.close();
+    bar?.stop();
+    model.dispose();
+  }
+  if (seen < resumed) throw new InputError(opts.out, undefined, `at most ${seen} lines (the triples in ${opts.triples})`, `${resumed}`);
+  return { out: opts.out, lines: resumed + scored, resumed, truncated, scored, seconds: (Date.now() - t0) / 1000 };
+}
