@@ -1,10 +1,38 @@
 import type { CommandModule } from 'yargs';
+import { loadConfig } from '../config/load.js';
+import { Config } from '../config/schema.js';
+import { exportRun, train } from './trainer.js';
 
-/** `margin-mse train <command>`. */
+const exportCommand: CommandModule = {
+  command: 'export',
+  describe: "write a run's best checkpoint as a HuggingFace DistilBERT folder",
+  builder: (y) =>
+    y
+      .option('run', { type: 'string', demandOption: true, describe: 'run folder, e.g. checkpoints/my-run' })
+      .option('out', { type: 'string', describe: 'output folder (default <run>/export)' }),
+  handler: async (argv) => {
+    const out = await exportRun(argv.run as string, argv.out as string | undefined);
+    process.stdout.write(`${out}\n`);
+  },
+};
+
+/**
+ * `margin-mse train --config F [--set k=v ...] [--resume]` trains; `margin-mse train export --run DIR [--out DIR]`
+ * exports. The command is thin: it resolves the config and calls train/trainer.ts.
+ */
 const command: CommandModule = {
-  command: 'train <command>',
-  describe: 'train stage',
-  builder: (y) => y.demandCommand(1),
-  handler: () => {},
+  command: 'train',
+  describe: 'train the BERT_Dot student (Margin-MSE); `train export` writes a run as a HF folder',
+  builder: (y) =>
+    y
+      .command(exportCommand)
+      .option('config', { type: 'string', describe: 'YAML config (sections run, data, model, train, eval)' })
+      .option('set', { type: 'string', array: true, default: [], describe: 'override, e.g. --set train.lr=1e-5' })
+      .option('resume', { type: 'boolean', default: false, describe: "continue the run's latest checkpoint" }),
+  handler: async (argv) => {
+    const config = await loadConfig(Config, argv.config as string | undefined, (argv.set as string[]) ?? []);
+    const summary = await train(config, { resume: argv.resume as boolean, command: ['margin-mse', ...process.argv.slice(2)].join(' ') });
+    process.stdout.write(`${JSON.stringify(summary, null, 2)}\n`);
+  },
 };
 export default command;

@@ -61,9 +61,6 @@ export const TrainConfig = z.strictObject({
   /** Write a resumable checkpoint every N steps (and at the end); keep the newest `keep_checkpoints`. */
   checkpoint_every: z.number().int().positive().default(1000),
   keep_checkpoints: z.number().int().positive().default(2),
-  /** Batcher settings: shuffle buffer (triples) and batches prefetched. */
-  shuffle_buffer: z.number().int().min(0).default(10000),
-  prefetch: z.number().int().min(0).default(4),
   validation: ValidationConfig.default(ValidationConfig.parse({})),
 });
 export type TrainConfig = z.output<typeof TrainConfig>;

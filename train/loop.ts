@@ -92,7 +92,7 @@ export async function runLoop(o: LoopOptions): Promise<TrainSummary> {
   const total = cfg.max_steps ?? o.totalSteps;
   const sched = { lr: cfg.lr, schedule: cfg.schedule, warmup_steps: cfg.warmup_steps, total_steps: total, min_lr_ratio: cfg.min_lr_ratio };
   const bar = o.showProgress === false ? null : progress({ label: 'train', total, unit: 'step' });
-  bar?.tick(state.step);
+  if (state.step > 0) bar?.tick(state.step);
   const t0 = Date.now();
   const startStep = state.step;
   const startTriples = state.triples;
@@ -156,6 +156,7 @@ export async function runLoop(o: LoopOptions): Promise<TrainSummary> {
       window.triples += batch.size;
       await o.hooks?.stepEnd?.({ step: state.step, loss: value, lr, gradNorm: norm });
 
+      let shown: Record<string, string> | undefined;
       if (state.step % cfg.log_every === 0) {
         const secs = Math.max((Date.now() - window.since) / 1000, 1e-9);
         const mean = window.loss / window.n;
@@ -165,10 +166,10 @@ export async function runLoop(o: LoopOptions): Promise<TrainSummary> {
           steps_per_s: window.steps / secs, triples_per_s: triplesPerS, skipped: state.skipped,
         };
         await fsp.appendFile(metricsFile, `${JSON.stringify(row)}\n`);
-        bar?.tick(0, { loss: mean.toFixed(4), 'triples/s': triplesPerS.toFixed(1) });
+        shown = { loss: mean.toFixed(4), 'triples/s': triplesPerS.toFixed(1) };
         window = { loss: 0, n: 0, since: Date.now(), steps: 0, triples: 0 };
       }
-      bar?.tick(1);
+      bar?.tick(1, shown);
 
       const every = cfg.validation.every;
       if (every > 0 && o.hooks?.validate && state.step % every === 0) {

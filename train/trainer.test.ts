@@ -1,0 +1,48 @@
+import { promises as fsp } from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { describe, expect, it } from 'vitest';
+import { applySets, parseConfig } from '../config/load.js';
+import { Config } from '../config/schema.js';
+import { loadDistilBert } from '../models/hf.js';
+import { generate } from '../quickstart/generate.js';
+import { latestCheckpoint } from './checkpoint.js';
+import { exportRun, train } from './trainer.js';
+
+/** A 2-layer dim-32 student (the model section is set directly: its schema belongs to models/config.ts). */
+const TINY_MODEL = { dim: 32, n_layers: 2, n_heads: 4, hidden_dim: 64, max_position_embeddings: 64 };
+
+describe('train() end to end on a generated MS MARCO-shaped dataset', () => {
+  it('prepares, trains a tiny DistilBERT BERT_Dot with validation, writes the run folder, refuses a second start, exports', async () => {
+    const dir = await fsp.mkdtemp(path.join(os.tmpdir(), 'trainer-'));
+    const f = await generate(path.join(dir, 'data'), { topics: 20, passagesPerTopic: 2, extraPassages: 10, trainQueries: 30, devQueries: 5, valQueries: 5, bm25Depth: 10, triplesPerQuery: 2 });
+    const raw = applySets({}, [
+      `data.collection=${f.collection}`, `data.queries=${f.queriesTrain}`, `data.triples=${f.trainScores}`, `data.cache_dir=${dir}/cache`,
+      'data.query_max_length=12', 'data.passage_max_length=32',
+      `train.validation.queries=${f.queriesVal}`, `train.validation.qrels=${f.qrelsVal}`, `train.validation.candidates=${f.bm25Val}`,
+      `train.validation.collection=${f.collection}`, 'train.validation.every=2', 'train.validation.measure=mrr@10', 'train.validation.top_k=5',
+      'train.batch_size=4', 'train.lr=1e-3', 'train.max_steps=2', 'train.log_every=1', 'train.checkpoint_every=2',
+      `run.out_dir=${dir}/runs`, 'run.name=t', 'run.backend=cpu',
+    ]);
+    const config = { ...parseConfig(Config, raw, 'test'), model: TINY_MODEL } as Config;
+    const logs: string[] = [];
+    const summary = await train(config, { command: 'margin-mse train test', log: (m) => logs.push(m) });
+    expect(summary).toMatchObject({ reason: 'max_steps', steps: 2, triples: 8, best: { step: 2, measure: 'mrr@10' } });
+    expect(logs.join('\n')).toMatch(/validation: 5 queries/);
+
+    const runDir = path.join(dir, 'runs', 't');
+    expect((await fsp.readdir(runDir)).sort()).toEqual(
+      expect.arrayContaining(['best', 'command.txt', 'config.yaml', 'curves.png', 'metrics.jsonl', 'step-00000002', 'summary.json']),
+    );
+    expect(await fsp.readFile(path.join(runDir, 'command.txt'), 'utf8')).toBe('margin-mse train test\n');
+    expect(await fsp.readFile(path.join(runDir, 'config.yaml'), 'utf8')).toMatch(/max_steps: 2/);
+    expect(await latestCheckpoint(runDir)).toBe(path.join(runDir, 'step-00000002'));
+    await expect(train(config, { log: () => {} })).rejects.toThrow(/already holds checkpoints: pass --resume/);
+
+    const out = await exportRun(runDir, path.join(dir, 'export'));
+    expect((await fsp.readdir(out)).sort()).toEqual(expect.arrayContaining(['config.json', 'model.safetensors', 'vocab.txt', 'tokenizer_config.json']));
+    const model = await loadDistilBert(out);
+    expect(model.config).toMatchObject({ dim: 32, n_layers: 2, model_type: 'distilbert' });
+    model.dispose();
+  });
+});

@@ -1,0 +1,134 @@
+import { promises as fsp } from 'node:fs';
+import path from 'node:path';
+import YAML from 'yaml';
+import { writeFileAtomic } from '../common/atomic.js';
+import { Config } from '../config/schema.js';
+import { ConfigError, dumpConfig, parseConfig } from '../config/load.js';
+import { DataConfig, resolveVocab } from '../data/config.js';
+import { openBatches } from '../data/batcher.js';
+import { prepare } from '../data/prepare.js';
+import { loadTokenizer } from '../data/tokenizer.js';
+import { initBackend } from '../models/engine/backend.js';
+import { DistilBert, type DistilBertConfig } from '../models/distilbert.js';
+import { loadDistilBert, saveDistilBert } from '../models/hf.js';
+import { latestCheckpoint, loadCheckpoint } from './checkpoint.js';
+import { NEEDS_TEACHER } from './losses.js';
+import { type TrainHooks, type TrainSummary, runLoop } from './loop.js';
+import { bertDotStudent, modelFromConfig } from './student-model.js';
+import { hasValidationFiles, loadValidation, rerankValidator } from './validation.js';
+
+export interface TrainOptions {
+  /** Continue the run folder's latest checkpoint (with the run folder's config.yaml). */
+  resume?: boolean;
+  /** The command line, recorded in command.txt. */
+  command?: string;
+  /** Extra hooks (the validate hook is built from the config when validation files are set). */
+  hooks?: TrainHooks;
+  log?: (msg: string) => void;
+}
+
+export const runDirOf = (c: Config) => path.resolve(c.run.out_dir, c.run.name);
+
+/**
+ * `margin-mse train`: prepares (or reuses) the data cache, builds the BERT_Dot student, and runs the loop
+ * into `<run.out_dir>/<run.name>/` with config.yaml (after overrides), command.txt, metrics.jsonl,
+ * step-NNNNNNNN/ checkpoints, best/, curves.png and summary.json. With `resume`, the run folder's own config.yaml
+ * and latest checkpoint are used, so a resumed run does not depend on today's command line.
+ */
+export async function train(config: Config, opts: TrainOptions = {}): Promise<TrainSummary> {
+  const log = opts.log ?? ((m: string) => process.stderr.write(`${m}\n`));
+  let runDir = runDirOf(config);
+  let checkpointDir: string | null = null;
+  if (opts.resume) {
+    const saved = path.join(runDir, 'config.yaml');
+    const text = await fsp.readFile(saved, 'utf8').catch(() => {
+      throw new ConfigError(`--resume: ${saved} not found (no run named '${config.run.name}' in ${config.run.out_dir})`);
+    });
+    config = parseConfig(Config, YAML.parse(text), saved);
+    runDir = runDirOf(config);
+    checkpointDir = await latestCheckpoint(runDir, log);
+    if (!checkpointDir) log(`--resume: no complete checkpoint in ${runDir}; starting from step 0`);
+  } else {
+    if (await latestCheckpoint(runDir)) {
+      throw new ConfigError(`${runDir} already holds checkpoints: pass --resume to continue it, or set run.name to start another run`);
+    }
+    await writeFileAtomic(path.join(runDir, 'config.yaml'), dumpConfig(config));
+  }
+  if (opts.command) await fsp.appendFile(path.join(runDir, 'command.txt'), `${opts.command}\n`);
+
+  const t = config.train;
+  await initBackend(config.run.backend);
+  const { cacheDir, manifest } = await prepare(config.data, { onProgress: () => {} });
+  if (NEEDS_TEACHER[t.loss] && !manifest.has_teacher) {
+    throw new ConfigError(`train.loss=${t.loss} needs teacher scores, but ${config.data.triples} (${config.data.triples_format}) has none; use train.loss=ranknet or scored triples`);
+  }
+
+  const ckpt = checkpointDir ? await loadCheckpoint(checkpointDir) : undefined;
+  const model = ckpt
+    ? DistilBert.random(ckpt.modelConfig as Partial<DistilBertConfig>, config.run.seed) // weights come from the checkpoint
+    : await modelFromConfig(config.model as Record<string, unknown>, config.run.seed);
+  if (model.config.vocab_size < manifest.vocab_size) {
+    throw new ConfigError(`model vocab_size ${model.config.vocab_size} is smaller than the data's vocabulary (${manifest.vocab_size})`);
+  }
+  const source = await openBatches(
+    cacheDir,
+    { batchSize: t.batch_size, seed: config.run.seed, shuffleBuffer: config.data.shuffle_buffer, prefetch: config.data.prefetch, epochs: t.max_epochs },
+    ckpt?.state.cursor,
+  );
+
+  const hooks: TrainHooks = { ...opts.hooks };
+  if (t.validation.every > 0 && !hooks.validate) {
+    if (hasValidationFiles(t.validation)) {
+      const data = await loadValidation(t.validation);
+      const tokenizer = await loadTokenizer(resolveVocab(config.data.vocab));
+      log(`validation: ${data.run.size} queries, ${data.passages.size} passages, ${t.validation.measure} every ${t.validation.every} steps`);
+      hooks.validate = rerankValidator(model, tokenizer, data, t.validation, {
+        queryMaxLength: config.data.query_max_length,
+        passageMaxLength: config.data.passage_max_length,
+      });
+    } else {
+      log('validation off: set train.validation.queries, qrels, candidates and collection to validate (and keep best/)');
+    }
+  }
+
+  try {
+    return await runLoop({
+      student: bertDotStudent(model),
+      source,
+      config: t,
+      runDir,
+      seed: config.run.seed,
+      hooks,
+      resume: ckpt,
+      totalSteps: Math.ceil((manifest.triples.rows * t.max_epochs) / t.batch_size),
+      log,
+    });
+  } finally {
+    await source.close();
+    model.dispose();
+  }
+}
+
+/**
+ * `margin-mse train export`: the run's best/ (or, without validation, its latest checkpoint) as a HuggingFace
+ * DistilBERT folder with the run's vocabulary. Returns the folder written (default `<run>/export`).
+ */
+export async function exportRun(runDir: string, out?: string): Promise<string> {
+  const saved = path.join(runDir, 'config.yaml');
+  const text = await fsp.readFile(saved, 'utf8').catch(() => {
+    throw new ConfigError(`${runDir}: not a run folder (no config.yaml)`);
+  });
+  // Only the data section matters here (the vocabulary): export must not fail on an unrelated section.
+  const data = parseConfig(DataConfig, (YAML.parse(text) as { data?: unknown })?.data ?? {}, `${saved} (data)`);
+  const best = path.join(runDir, 'best');
+  const from = (await fsp.stat(path.join(best, 'model.safetensors')).then(() => true, () => false)) ? best : await latestCheckpoint(runDir);
+  if (!from) throw new ConfigError(`${runDir}: no best/ and no complete checkpoint to export`);
+  const target = out ?? path.join(runDir, 'export');
+  const model = await loadDistilBert(from);
+  try {
+    await saveDistilBert(model, target, { vocabFile: resolveVocab(data.vocab) });
+  } finally {
+    model.dispose();
+  }
+  return target;
+}
