@@ -24,7 +24,7 @@ describe('train() end to end on a generated MS MARCO-shaped dataset', () => {
       'train.batch_size=4', 'train.lr=1e-3', 'train.max_steps=2', 'train.log_every=1', 'train.checkpoint_every=2',
       `run.out_dir=${dir}/runs`, 'run.name=t', 'run.backend=cpu',
     ]);
-    const config = { ...parseConfig(Config, raw, 'test'), model: TINY_MODEL } as Config;
+    const config = { ...parseConfig(Config, raw, 'test'), model: TINY_MODEL } as unknown as Config;
     const logs: string[] = [];
     const summary = await train(config, { command: 'margin-mse train test', log: (m) => logs.push(m) });
     expect(summary).toMatchObject({ reason: 'max_steps', steps: 2, triples: 8, best: { step: 2, measure: 'mrr@10' } });
