@@ -1,0 +1,207 @@
+/**
+ * Engine speed on the model's two hot paths, in one run, with ratios against PyTorch CPU:
+ *   - a full Margin-MSE training step (bertDotScores → marginMse → gradients → Adam) of the tiny student
+ *     (2 layers, dim 128, 2 heads, FFN 512), batch 32, query 30 / passage 200 tokens;
+ *   - a forward pass of a DistilBERT-size encoder (6 layers, dim 768, 12 heads, FFN 3072) over 8 passages of
+ *     200 tokens.
+ * On each requested tfjs backend (default: wasm, cpu, and webgpu when an adapter exists), and through
+ * bench/torch_model.py (same shapes) with 1 thread and with every core when a Python with torch is found
+ * (Debian: python3-torch + libopenblas0-pthread).
+ * Run: npx tsx bench/model.ts [--backends wasm,cpu,webgpu] [--repeats 3] [--cpu-repeats 1]
+ *   → table + bench/out/model.json. Medians of `repeats` timed runs after one warm-up (cpu: no warm-up).
+ */
+import { spawnSync } from 'node:child_process';
+import os from 'node:os';
+import path from 'node:path';
+import * as tf from '@tensorflow/tfjs-core';
+import { writeJsonAtomic } from '../common/atomic.js';
+import { ROOT } from '../common/paths.js';
+import type { TripleBatch } from '../data/batch.js';
+import { bertDotScores } from '../models/bert-dot.js';
+import { DISTILBERT_BASE, DistilBert } from '../models/distilbert.js';
+import { initBackend, type BackendChoice } from '../models/engine/backend.js';
+import { Adam } from '../train/adam.js';
+import { marginMse } from '../train/losses.js';
+
+const TINY = { ...DISTILBERT_BASE, dim: 128, n_layers: 2, n_heads: 2, hidden_dim: 512 };
+const BATCH = 32;
+const Q_LEN = 30;
+const P_LEN = 200;
+const FWD_ROWS = 8;
+
+interface Row {
+  backend: string;
+  trainStepS: number | null;
+  forwardS: number | null;
+  note: string;
+}
+
+function arg(name: string, fallback: string): string {
+  const i = process.argv.indexOf(`--${name}`);
+  return i >= 0 && i + 1 < process.argv.length ? process.argv[i + 1] : fallback;
+}
+
+/** Deterministic token ids in [1000, 30000) (the values do not change the cost). */
+function ids(n: number, seed: number): Int32Array {
+  const out = new Int32Array(n);
+  let s = seed;
+  for (let i = 0; i < n; i++) {
+    s = (s * 1103515245 + 12345) >>> 0;
+    out[i] = 1000 + (s % 29000);
+  }
+  return out;
+}
+
+function benchBatch(): TripleBatch {
+  const full = (n: number) => new Int32Array(n).fill(1);
+  return {
+    size: BATCH,
+    qLen: Q_LEN,
+    qIds: ids(BATCH * Q_LEN, 1),
+    qMask: full(BATCH * Q_LEN),
+    pLen: P_LEN,
+    posIds: ids(BATCH * P_LEN, 2),
+    posMask: full(BATCH * P_LEN),
+    nLen: P_LEN,
+    negIds: ids(BATCH * P_LEN, 3),
+    negMask: full(BATCH * P_LEN),
+    teacherPos: new Float32Array(BATCH).map((_, i) => Math.sin(i)),
+    teacherNeg: new Float32Array(BATCH).map((_, i) => Math.cos(i)),
+    hasTeacher: true,
+  };
+}
+
+/** Median seconds of `repeats` runs of `fn`, after a warm-up unless `warm` is false. */
+function time(fn: () => void, repeats: number, warm: boolean): number {
+  if (warm) fn();
+  const times: number[] = [];
+  for (let i = 0; i < repeats; i++) {
+    const t0 = performance.now();
+    fn();
+    times.push((performance.now() - t0) / 1000);
+  }
+  times.sort((a, b) => a - b);
+  return times[Math.floor(times.length / 2)];
+}
+
+function trainStepSeconds(repeats: number, warm: boolean): number {
+  const model = DistilBert.random(TINY, 1);
+  const adam = new Adam(model.weights);
+  const nameOf = new Map([...model.weights].map(([hf, v]) => [v.name, hf]));
+  const batch = benchBatch();
+  const tPos = tf.tensor1d(batch.teacherPos);
+  const tNeg = tf.tensor1d(batch.teacherNeg);
+  const step = () => {
+    const { value, grads } = tf.variableGrads(() => {
+      const { sPos, sNeg } = bertDotScores(model, batch);
+      return marginMse(sPos, sNeg, tPos, tNeg);
+    }, model.trainableVariables());
+    value.dataSync();
+    adam.apply(new Map(Object.entries(grads).map(([name, g]) => [nameOf.get(name) ?? name, g])), 1e-5);
+    tf.dispose([value, ...Object.values(grads)]);
+  };
+  const before = tf.memory().numTensors;
+  try {
+    return time(step, repeats, warm);
+  } finally {
+    tf.dispose([tPos, tNeg]);
+    model.dispose();
+    adam.dispose();
+    const leaked = tf.memory().numTensors - before;
+    if (leaked > 0) console.warn(`warning: ${leaked} tensors left after the training step bench`);
+  }
+}
+
+function forwardSeconds(repeats: number, warm: boolean): number {
+  const model = DistilBert.random(DISTILBERT_BASE, 2);
+  const x = tf.tensor2d(ids(FWD_ROWS * P_LEN, 4), [FWD_ROWS, P_LEN], 'int32');
+  const mask = tf.onesLike(x) as tf.Tensor2D;
+  try {
+    return time(() => tf.tidy(() => void model.encode(x, mask).dataSync()), repeats, warm);
+  } finally {
+    tf.dispose([x, mask]);
+    model.dispose();
+  }
+}
+
+async function tfjsRow(backend: Exclude<BackendChoice, 'auto'>, repeats: number): Promise<Row> {
+  let note: string;
+  try {
+    note = (await initBackend(backend, { quiet: true })).reasons[0].replace(/^using \w+: /, '');
+  } catch (err) {
+    return { backend, trainStepS: null, forwardS: null, note: (err as Error).message.split('\n').slice(1).join('; ').trim() };
+  }
+  const warm = backend !== 'cpu';
+  process.stderr.write(`${backend}: training step...\n`);
+  const trainStepS = trainStepSeconds(repeats, warm);
+  process.stderr.write(`${backend}: forward...\n`);
+  const forwardS = forwardSeconds(repeats, warm);
+  return { backend, trainStepS, forwardS, note };
+}
+
+/** A python3 that imports torch (pyenv shims often hide Debian's), or null. */
+function torchPython(): string | null {
+  for (const py of ['python3', '/usr/bin/python3']) {
+    if (spawnSync(py, ['-c', 'import torch'], { stdio: 'ignore' }).status === 0) return py;
+  }
+  return null;
+}
+
+function torchRows(repeats: number): Row[] {
+  const py = torchPython();
+  if (py == null) return [{ backend: 'pytorch', trainStepS: null, forwardS: null, note: 'no python3 with torch here (Debian: apt-get install python3-torch libopenblas0-pthread)' }];
+  const rows: Row[] = [];
+  for (const threads of [...new Set([1, os.cpus().length])]) {
+    process.stderr.write(`pytorch ${threads} thread(s)...\n`);
+    const r = spawnSync(py, [path.join(ROOT, 'bench', 'torch_model.py'), '--threads', String(threads), '--repeats', String(repeats)], { encoding: 'utf8' });
+    const label = `pytorch-${threads}t`;
+    if (r.status !== 0) {
+      rows.push({ backend: label, trainStepS: null, forwardS: null, note: `failed: ${r.stderr.trim().split('\n').pop()}` });
+      continue;
+    }
+    const j = JSON.parse(r.stdout) as { torch: string; threads: number; train_step_s: number; forward_s: number };
+    rows.push({ backend: label, trainStepS: j.train_step_s, forwardS: j.forward_s, note: `torch ${j.torch}, ${j.threads} thread(s), ${py}` });
+  }
+  return rows;
+}
+
+const fmt = (v: number | null, digits = 2) => (v == null ? '-' : v.toFixed(digits));
+const ratio = (a: number | null, b: number | null) => (a == null || b == null ? null : a / b);
+
+async function main(): Promise<void> {
+  const repeats = Number(arg('repeats', '3'));
+  const cpuRepeats = Number(arg('cpu-repeats', '1'));
+  const requested = arg('backends', 'wasm,cpu,webgpu').split(',') as Exclude<BackendChoice, 'auto'>[];
+  const loadBefore = os.loadavg()[0];
+  const rows: Row[] = [...torchRows(repeats)];
+  for (const b of requested) rows.push(await tfjsRow(b, b === 'cpu' ? cpuRepeats : repeats));
+  const torch1 = rows.find((r) => r.backend === 'pytorch-1t');
+  const torchN = rows.find((r) => r.backend.startsWith('pytorch-') && r !== torch1) ?? torch1;
+
+  const head = ['backend', 'train step s', 'forward s', 'train / torch-1t', 'fwd / torch-1t', `train / ${torchN?.backend ?? 'torch'}`, `fwd / ${torchN?.backend ?? 'torch'}`];
+  const table = rows.map((r) => [
+    r.backend,
+    fmt(r.trainStepS),
+    fmt(r.forwardS),
+    fmt(ratio(r.trainStepS, torch1?.trainStepS ?? null), 1),
+    fmt(ratio(r.forwardS, torch1?.forwardS ?? null), 1),
+    fmt(ratio(r.trainStepS, torchN?.trainStepS ?? null), 1),
+    fmt(ratio(r.forwardS, torchN?.forwardS ?? null), 1),
+  ]);
+  const widths = head.map((h, i) => Math.max(h.length, ...table.map((row) => row[i].length)));
+  const line = (cells: string[]) => cells.map((c, i) => c.padStart(widths[i])).join('  ');
+  console.log(`tiny student Margin-MSE step (batch ${BATCH}, q ${Q_LEN} / p ${P_LEN}) and DistilBERT-size forward (${FWD_ROWS} x ${P_LEN})`);
+  console.log(`${os.cpus().length} cores (${os.cpus()[0]?.model}), load average ${loadBefore.toFixed(1)} before, ${os.loadavg()[0].toFixed(1)} after`);
+  console.log(line(head));
+  for (const row of table) console.log(line(row));
+  for (const r of rows) console.log(`  ${r.backend}: ${r.note}`);
+  await writeJsonAtomic(path.join(ROOT, 'bench', 'out', 'model.json'), {
+    date: new Date().toISOString(),
+    cores: os.cpus().length,
+    loadAverage: { before: loadBefore, after: os.loadavg()[0] },
+    shapes: { tiny: TINY, batch: BATCH, qLen: Q_LEN, pLen: P_LEN, forward: { config: DISTILBERT_BASE, rows: FWD_ROWS, len: P_LEN } },
+    rows: rows.map((r) => ({ ...r, trainVsTorch1t: ratio(r.trainStepS, torch1?.trainStepS ?? null), forwardVsTorch1t: ratio(r.forwardS, torch1?.forwardS ?? null) })),
+  });
+}
+
+await main();
