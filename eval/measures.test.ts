@@ -3,7 +3,7 @@ import path from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { sharedPath } from '../common/paths.js';
 import { readQrels } from '../data/qrels.js';
-import { readRun, type Run } from '../data/runs.js';
+import { ranked, readRun, type Run } from '../data/runs.js';
 import { evaluate, formatMeasure, parseMeasure } from './measures.js';
 
 interface Golden {
@@ -76,5 +76,27 @@ describe('evaluate on hand-computed cases', () => {
     expect(parseMeasure('map@1000')).toEqual({ name: 'map@1000', kind: 'map', k: 1000 });
     expect(() => parseMeasure('ndcg')).toThrow('needs a cutoff');
     expect(() => parseMeasure('err@10')).toThrow('unknown measure');
+  });
+});
+
+describe('evaluate without sorting', () => {
+  it('gives the same values on a shuffled run with tied scores (rank counting) as on the sorted run', () => {
+    let s = 5;
+    const rnd = (): number => (s = (s * 48271) % 2147483647) / 2147483647;
+    const qrels = new Map<string, Map<string, number>>();
+    const shuffled: Run = new Map();
+    for (let q = 0; q < 50; q++) {
+      const docs = Array.from({ length: 200 }, (_, d) => ({ docno: `d${d}`, score: Math.floor(rnd() * 40) }));
+      // 0-3 relevant docs (the rank-counting path) for most queries, 30 for every tenth (the sorting path).
+      const judged = new Map<string, number>();
+      for (let j = 0; j < (q % 10 === 0 ? 30 : q % 4); j++) judged.set(`d${Math.floor(rnd() * 220)}`, Math.floor(rnd() * 4));
+      qrels.set(`q${q}`, judged);
+      shuffled.set(`q${q}`, docs);
+    }
+    const sorted: Run = new Map([...shuffled].map(([q, docs]) => [q, ranked(docs)]));
+    const measures = ['mrr@10', 'ndcg@10', 'recall@50', 'p@5', 'map', 'map@100'];
+    for (const minRel of [1, 2]) {
+      expect(evaluate(qrels, shuffled, { measures, minRel })).toEqual(evaluate(qrels, sorted, { measures, minRel }));
+    }
   });
 });

@@ -16,10 +16,13 @@ export interface SearchOptions {
  * in blocks (shards, possibly larger than memory in total); each block is cut into `docChunk` slices,
  * scored against every query chunk with one matMul, reduced with tf.topk, and merged into the running
  * top-k by a second topk over [running k | new k] (so nothing larger than [queryChunk, docChunk] exists).
+ * The product is computed as (docs · queriesᵀ)ᵀ with queriesᵀ kept from the start: on wasm, XNNPACK packs
+ * the right-hand matrix on every call, and packing the small [dim, queries] one then transposing the
+ * [docs, queries] scores measured ~2x faster than queries · docsᵀ (which packs or transposes the big block).
  * Ties keep the lower document index first when the backend's topk is stable (cpu and wasm are).
  */
 export class ExactSearch {
-  private readonly queryTensors: tf.Tensor2D[] = []; // each [qc, dim]
+  private readonly queryTensors: tf.Tensor2D[] = []; // each [dim, qc] (transposed)
   private best: { values: tf.Tensor2D; indices: tf.Tensor2D }[] = []; // per query chunk: [qc, ≤k]
   private seen = 0;
 
@@ -27,7 +30,7 @@ export class ExactSearch {
     const n = queries.length / dim;
     for (let s = 0; s < n; s += opts.queryChunk) {
       const rows = Math.min(opts.queryChunk, n - s);
-      this.queryTensors.push(tf.tensor2d(queries.subarray(s * dim, (s + rows) * dim), [rows, dim]));
+      this.queryTensors.push(tf.tidy(() => tf.transpose(tf.tensor2d(queries.subarray(s * dim, (s + rows) * dim), [rows, dim]))));
     }
   }
 
@@ -41,7 +44,7 @@ export class ExactSearch {
       this.queryTensors.forEach((q, c) => {
         const prev = this.best[c];
         const next = tf.tidy(() => {
-          const scores = tf.matMul(q, block, false, true); // [qc, n]
+          const scores = tf.transpose(tf.matMul(block, q)); // [n, qc] → [qc, n]
           const top = tf.topk(scores, Math.min(this.opts.k, n));
           const indices = tf.add(top.indices, tf.scalar(offset, 'int32')) as tf.Tensor2D; // [qc, ≤k] global
           if (!prev) return { values: top.values as tf.Tensor2D, indices };
