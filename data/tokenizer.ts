@@ -180,26 +180,47 @@ class WordPieceTokenizer implements Tokenizer {
   ids(text: string): number[] {
     const out: number[] = [];
     if (!NOT_SIMPLE_ASCII.test(text)) {
-      // Fast path: lowercasing ASCII is the whole of normalization; split with the class table.
-      const s = text.toLowerCase();
-      let start = -1;
-      for (let i = 0; i < s.length; i++) {
-        const cls = ASCII_CLASS[s.charCodeAt(i)];
-        if (cls === WORD) {
-          if (start < 0) start = i;
-          continue;
-        }
-        if (start >= 0) {
-          this.word(s.slice(start, i), out);
-          start = -1;
-        }
-        if (cls === PUNCT) this.word(s[i], out);
-      }
-      if (start >= 0) this.word(s.slice(start), out);
+      this.asciiWords(text.toLowerCase(), out);
       return out;
     }
-    for (const m of normalize(text).matchAll(WORDS)) this.word(m[0], out);
+    // Every normalization step maps characters one by one (NFD reorders only runs of combining marks,
+    // which a space ends), and ASCII whitespace always separates words; so the text can be cut at ASCII
+    // whitespace and only the chunks with other characters need the Unicode path.
+    const n = text.length;
+    let i = 0;
+    while (i < n) {
+      while (i < n && ASCII_CLASS[text.charCodeAt(i)] === SPACE) i++;
+      const start = i;
+      let simple = true;
+      for (; i < n; i++) {
+        const c = text.charCodeAt(i);
+        if (c < 0x80 && ASCII_CLASS[c] === SPACE) break;
+        if (c < 0x20 || c > 0x7e) simple = false;
+      }
+      if (start === i) break;
+      const chunk = text.slice(start, i);
+      if (simple) this.asciiWords(chunk.toLowerCase(), out);
+      else for (const m of normalize(chunk).matchAll(WORDS)) this.word(m[0], out);
+    }
     return out;
+  }
+
+  /** Fast path for lowercased printable ASCII (plus \t \n \r): split with the class table. */
+  private asciiWords(s: string, out: number[]): void {
+    let start = -1;
+    for (let i = 0; i < s.length; i++) {
+      const cls = ASCII_CLASS[s.charCodeAt(i)];
+      if (cls === WORD) {
+        if (start < 0) start = i;
+        continue;
+      }
+      if (start >= 0) {
+        this.word(s.slice(start, i), out);
+        start = -1;
+      }
+      if (cls === PUNCT) this.word(s[i], out);
+    }
+    if (start >= 0) this.word(s.slice(start), out);
   }
 
   /** Appends the WordPiece ids of one pre-tokenized word. */
