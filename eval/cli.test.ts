@@ -100,3 +100,43 @@ describe('eval bm25 and eval report', () => {
     await expect(runEval(['report', '--out', dir, '--query-set', `toy=${qrels}`, '--run', `x:dense:toy=${runFile}`])).rejects.toThrow('MODE one of bm25|rerank|retrieval');
   });
 });
+
+describe('eval rerank, encode, retrieve with the tiny DistilBERT', () => {
+  it('agree: retrieval top-5 equals re-ranking every passage, through the CLI', async () => {
+    const model = sharedPath('goldens/distilbert-tiny');
+    const vocab = sharedPath('data/vocab/bert-base-uncased-vocab.txt');
+    // 30 real passages, cut to 48 tokens: the cpu backend is slow and CI has 2 cores.
+    const collection = path.join(tmp, 'dense-collection.tsv');
+    const lines = readFileSync(sharedPath('data/msmarco-sample/collection.sample.tsv'), 'utf8').trim().split('\n').slice(0, 30);
+    writeFileSync(collection, `${lines.join('\n')}\n`);
+    const pids = lines.map((l) => l.split('\t')[0]);
+    const queries = path.join(tmp, 'dense-queries.tsv');
+    writeFileSync(queries, 'a\tmanhattan project atomic bomb\nb\twhat is the capital of france\n');
+    const all = path.join(tmp, 'all.trec');
+    writeFileSync(all, ['a', 'b'].flatMap((q) => pids.map((p, i) => `${q} Q0 ${p} ${i + 1} 0 all`)).join('\n'));
+    const common = ['--model', model, '--vocab', vocab, '--backend', 'cpu', '--batch-size', '16', '--set', 'eval.rerank.passage_max_length=48'];
+
+    const reranked = path.join(tmp, 'reranked.trec');
+    await runEval(['rerank', ...common, '--collection', collection, '--queries', queries, '--run', all, '--out', reranked]);
+    const index = path.join(tmp, 'index');
+    const encoded = await runEval(['encode', ...common, '--collection', collection, '--out', index, '--shard-size', '12']);
+    expect(encoded).toContain(`3/3 shards of ${pids.length} passages`);
+    const dense = path.join(tmp, 'dense.trec');
+    await runEval(['retrieve', ...common, '--index', index, '--queries', queries, '--out', dense, '--k', '5']);
+
+    const top = (file: string): Map<string, { docno: string; score: number }[]> => {
+      const m = new Map<string, { docno: string; score: number }[]>();
+      for (const l of readFileSync(file, 'utf8').trim().split('\n')) {
+        const [q, , d, rank, score] = l.split(' ');
+        if (Number(rank) <= 5) m.set(q, [...(m.get(q) ?? []), { docno: d, score: Number(score) }]);
+      }
+      return m;
+    };
+    const fromRerank = top(reranked);
+    const fromDense = top(dense);
+    for (const q of ['a', 'b']) {
+      expect(fromDense.get(q)!.map((d) => d.docno)).toEqual(fromRerank.get(q)!.map((d) => d.docno));
+      fromDense.get(q)!.forEach((d, i) => expect(d.score).toBeCloseTo(fromRerank.get(q)![i].score, 4));
+    }
+  });
+});

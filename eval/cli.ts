@@ -3,9 +3,17 @@ import { InputError } from '../common/errors.js';
 import { loadConfig } from '../config/load.js';
 import { Config } from '../config/schema.js';
 import { readQrels } from '../data/qrels.js';
-import { readRun, writeRun } from '../data/runs.js';
+import { readRun, writeRun, type Run } from '../data/runs.js';
+import path from 'node:path';
+import { progress } from '../common/progress.js';
+import { loadTokenizer } from '../data/tokenizer.js';
 import { loadIdText, readIdText } from '../data/tsv.js';
+import { initBackend, type BackendChoice } from '../models/engine/backend.js';
+import { loadDistilBert } from '../models/hf.js';
 import { Bm25Index } from './bm25.js';
+import { encodeCollection } from './encode.js';
+import { rerank } from './rerank.js';
+import { retrieve } from './retrieve.js';
 import type { EvalConfig } from './config.js';
 import { evaluate, formatMeasure, type EvalResult } from './measures.js';
 import { buildReport, writeReport, type Judgments, type Mode, type ReportEntry } from './report.js';
@@ -162,11 +170,134 @@ const report: CommandModule = {
   },
 };
 
+/** Options shared by the commands that run a student: model folder, vocab, backend. */
+const withModel = (y: Argv): Argv =>
+  withConfig(y)
+    .option('model', { type: 'string', demandOption: true, describe: 'HF DistilBERT folder (config.json, model.safetensors)' })
+    .option('vocab', { type: 'string', describe: 'WordPiece vocab (default: MODEL/vocab.txt)' })
+    .option('backend', { type: 'string', describe: 'auto|tensorflow|webgpu|wasm|cpu (default: run.backend)' })
+    .option('batch-size', { type: 'number' });
+
+async function loadStudent(argv: Record<string, unknown>): Promise<{ cfg: EvalConfig; model: Awaited<ReturnType<typeof loadDistilBert>>; tokenizer: Awaited<ReturnType<typeof loadTokenizer>> }> {
+  const full = await loadConfig(Config, argv.config as string | undefined, (argv.set as string[] | undefined) ?? []);
+  await initBackend(((argv.backend as string | undefined) ?? full.run.backend) as BackendChoice);
+  const dir = argv.model as string;
+  const tokenizer = await loadTokenizer((argv.vocab as string | undefined) ?? path.join(dir, 'vocab.txt'));
+  return { cfg: full.eval, model: await loadDistilBert(dir), tokenizer };
+}
+
+/** Writes the run and, given qrels, prints its measures. */
+async function finishRun(argv: Record<string, unknown>, cfg: EvalConfig, run: Run, tag: string): Promise<void> {
+  await writeRun(argv.out as string, run, tag);
+  process.stderr.write(`wrote ${argv.out as string} (${run.size} queries)\n`);
+  if (argv.qrels) {
+    const result = evaluate(await readQrels(argv.qrels as string), run, { measures: cfg.measures, minRel: argv['min-rel'] as number });
+    process.stdout.write(`${metricsTable(result)}\n`);
+  }
+}
+
+const rerankCmd: CommandModule = {
+  command: 'rerank',
+  describe: "re-rank a candidate run (e.g. BM25 top-1000) with a BERT_Dot student; write the run and its measures",
+  builder: (y) =>
+    withModel(y)
+      .option('collection', { type: 'string', demandOption: true, describe: '`pid<TAB>text` (only the candidates are kept in memory)' })
+      .option('queries', { type: 'string', demandOption: true })
+      .option('run', { type: 'string', demandOption: true, describe: 'candidate run (TREC or MS MARCO)' })
+      .option('out', { type: 'string', demandOption: true })
+      .option('depth', { type: 'number', describe: 'candidates per query (default eval.rerank.depth)' })
+      .option('tag', { type: 'string', default: 'rerank' })
+      .option('qrels', { type: 'string' })
+      .option('min-rel', { type: 'number', default: 1 }),
+  handler: async (argv) => {
+    const { cfg, model, tokenizer } = await loadStudent(argv);
+    const candidates = await readRun(argv.run as string);
+    const needed = new Set([...candidates.values()].flatMap((docs) => docs.map((d) => d.docno)));
+    const passages = new Map<string, string>();
+    for await (const { id, text } of readIdText(argv.collection as string)) if (needed.has(id)) passages.set(id, text);
+    const bar = progress({ label: 'rerank', total: candidates.size, unit: 'queries' });
+    const r = cfg.rerank;
+    const run = await rerank(model, tokenizer, await loadIdText(argv.queries as string), passages, candidates, {
+      queryMaxLength: r.query_max_length,
+      passageMaxLength: r.passage_max_length,
+      batchSize: (argv['batch-size'] as number | undefined) ?? r.batch_size,
+      depth: (argv.depth as number | undefined) ?? r.depth,
+      onQuery: () => bar.tick(1),
+    });
+    bar.stop();
+    model.dispose();
+    await finishRun(argv, cfg, run, argv.tag as string);
+  },
+};
+
+/** `i/n` → part i of n. */
+function parseShardFlag(v: string | undefined): { part: number; of: number } | undefined {
+  if (v === undefined) return undefined;
+  const m = /^(\d+)\/(\d+)$/.exec(v);
+  if (!m || Number(m[1]) >= Number(m[2])) throw new InputError('--shard', undefined, 'i/n with 0 <= i < n, e.g. 0/4', JSON.stringify(v));
+  return { part: Number(m[1]), of: Number(m[2]) };
+}
+
+const encodeCmd: CommandModule = {
+  command: 'encode',
+  describe: 'embed a collection into float32/float16 shards with a manifest (resumable; --shard i/n splits the work)',
+  builder: (y) =>
+    withModel(y)
+      .option('collection', { type: 'string', demandOption: true })
+      .option('out', { type: 'string', demandOption: true, describe: 'index folder' })
+      .option('shard', { type: 'string', describe: 'i/n: encode only shards with index % n == i' })
+      .option('dtype', { type: 'string', choices: ['float32', 'float16'] })
+      .option('shard-size', { type: 'number' }),
+  handler: async (argv) => {
+    const { cfg, model, tokenizer } = await loadStudent(argv);
+    const e = cfg.encode;
+    const manifest = await encodeCollection(model, tokenizer, readIdText(argv.collection as string), argv.out as string, {
+      model: path.resolve(argv.model as string),
+      maxLength: cfg.rerank.passage_max_length,
+      batchSize: (argv['batch-size'] as number | undefined) ?? e.batch_size,
+      shardSize: (argv['shard-size'] as number | undefined) ?? e.shard_size,
+      dtype: ((argv.dtype as string | undefined) ?? e.dtype) as 'float32' | 'float16',
+      part: parseShardFlag(argv.shard as string | undefined),
+      onShard: (info, skipped) => process.stderr.write(`encode: shard ${info.index} (${info.rows} passages) ${skipped ? 'already done' : 'written'}\n`),
+    });
+    model.dispose();
+    process.stdout.write(`${manifest.shards.length}/${manifest.shardCount} shards of ${manifest.rows} passages${manifest.complete ? '' : ' (run the other --shard parts to complete)'}\n`);
+  },
+};
+
+const retrieveCmd: CommandModule = {
+  command: 'retrieve',
+  describe: 'exact top-k by inner product over an encoded index; write the run and its measures',
+  builder: (y) =>
+    withModel(y)
+      .option('index', { type: 'string', demandOption: true, describe: 'folder written by eval encode' })
+      .option('queries', { type: 'string', demandOption: true })
+      .option('out', { type: 'string', demandOption: true })
+      .option('k', { type: 'number' })
+      .option('tag', { type: 'string', default: 'dense' })
+      .option('qrels', { type: 'string' })
+      .option('min-rel', { type: 'number', default: 1 }),
+  handler: async (argv) => {
+    const { cfg, model, tokenizer } = await loadStudent(argv);
+    const r = cfg.retrieve;
+    const run = await retrieve(model, tokenizer, await loadIdText(argv.queries as string), argv.index as string, {
+      k: (argv.k as number | undefined) ?? r.k,
+      queryChunk: r.query_chunk,
+      docChunk: r.doc_chunk,
+      queryMaxLength: cfg.rerank.query_max_length,
+      batchSize: (argv['batch-size'] as number | undefined) ?? cfg.encode.batch_size,
+      onShard: (done, total) => process.stderr.write(`retrieve: shard ${done}/${total}\n`),
+    });
+    model.dispose();
+    await finishRun(argv, cfg, run, argv.tag as string);
+  },
+};
+
 /** `margin-mse eval <command>`. */
 const command: CommandModule = {
   command: 'eval <command>',
   describe: 'eval stage: measures, BM25, re-ranking, encoding, retrieval, report',
-  builder: (y) => y.command(metrics).command(compare).command(bm25).command(report).demandCommand(1),
+  builder: (y) => y.command(metrics).command(compare).command(bm25).command(report).command(rerankCmd).command(encodeCmd).command(retrieveCmd).demandCommand(1),
   handler: () => {},
 };
 export default command;
