@@ -1,10 +1,68 @@
-import type { CommandModule } from 'yargs';
+import { promises as fsp } from 'node:fs';
+import type { Argv, CommandModule } from 'yargs';
+import { InputError } from '../common/errors.js';
+import { bertCatParity } from './bert-cat.js';
+import { BACKEND_CHOICES, initBackend, type BackendChoice } from './engine/backend.js';
+import { bertDotParity, type ParityReport } from './parity.js';
+
+interface ParityArgs {
+  model: string;
+  reference: string;
+  backend: BackendChoice;
+  json: boolean;
+}
+
+/**
+ * `margin-mse model parity`: recomputes a reference file's quantities (PyTorch goldens, see docs/models.md)
+ * with the given model on the chosen backend, prints the largest absolute and relative difference per
+ * quantity, and exits 1 when any is past its tolerance. A reference with `token_type_ids` is a BERT_Cat one
+ * (teachers' cross-encoder), any other a BERT_Dot (DistilBERT student) one.
+ */
+const parityCommand: CommandModule<object, ParityArgs> = {
+  command: 'parity',
+  describe: 'compare a model with a reference computation (e.g. PyTorch) quantity by quantity',
+  builder: (y) =>
+    y
+      .option('model', { type: 'string', demandOption: true, describe: 'HF model folder (config.json + model.safetensors)' })
+      .option('reference', { type: 'string', demandOption: true, describe: 'reference JSON (format: docs/models.md)' })
+      .option('backend', { choices: BACKEND_CHOICES, default: 'auto' as BackendChoice })
+      .option('json', { type: 'boolean', default: false, describe: 'print the report as JSON' }) as unknown as Argv<ParityArgs>,
+  handler: async (a) => {
+    await initBackend(a.backend);
+    const report: ParityReport = (await isBertCatReference(a.reference)) ? await bertCatParity(a.model, a.reference) : await bertDotParity(a.model, a.reference);
+    process.stdout.write(a.json ? `${JSON.stringify(report, null, 2)}\n` : formatReport(report));
+    if (!report.ok) process.exitCode = 1;
+  },
+};
+
+async function isBertCatReference(file: string): Promise<boolean> {
+  let raw: unknown;
+  try {
+    raw = JSON.parse(await fsp.readFile(file, 'utf8'));
+  } catch (e) {
+    throw new InputError(file, undefined, 'a readable JSON reference', (e as Error).message);
+  }
+  return raw !== null && typeof raw === 'object' && 'token_type_ids' in raw;
+}
+
+/** One line per quantity: name, max abs diff, max rel diff, tolerance, verdict; then the summary. */
+export function formatReport(r: ParityReport): string {
+  const width = Math.max(8, ...r.quantities.map((q) => q.name.length));
+  const e = (x: number) => (Number.isFinite(x) ? x.toExponential(2) : String(x));
+  const lines = [`${'quantity'.padEnd(width)}  ${'max abs'.padStart(9)}  ${'max rel'.padStart(9)}  ${'tol'.padStart(9)}`];
+  for (const q of r.quantities) {
+    lines.push(`${q.name.padEnd(width)}  ${e(q.maxAbs).padStart(9)}  ${e(q.maxRel).padStart(9)}  ${e(q.tol).padStart(9)}  ${q.ok ? 'ok' : 'FAIL'}${q.note ? `  (${q.note})` : ''}`);
+  }
+  const bad = r.quantities.filter((q) => !q.ok).length;
+  lines.push(`${r.ok ? 'PASS' : 'FAIL'} on ${r.backend}: ${r.quantities.length - bad}/${r.quantities.length} quantities within tolerance`);
+  return `${lines.join('\n')}\n`;
+}
 
 /** `margin-mse model <command>`. */
 const command: CommandModule = {
   command: 'model <command>',
   describe: 'student and teacher networks',
-  builder: (y) => y.demandCommand(1),
+  builder: (y) => y.command(parityCommand).demandCommand(1),
   handler: () => {},
 };
 export default command;
