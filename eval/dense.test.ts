@@ -6,6 +6,7 @@ import path from 'node:path';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { sharedPath } from '../common/paths.js';
 import type { Run } from '../data/runs.js';
+import { DistilBert } from '../models/distilbert.js';
 import { loadTokenizer, type Tokenizer } from '../data/tokenizer.js';
 import { embedTexts } from './embed.js';
 import { encodeCollection, readManifest } from './encode.js';
@@ -126,3 +127,24 @@ describe('rerank', () => {
 async function* toAsync<T>(xs: T[]): AsyncGenerator<T> {
   yield* xs;
 }
+
+describe('with DistilBert.random', () => {
+  it('re-ranking all passages and exact retrieval over encoded shards give the same top-3', async () => {
+    const bert = DistilBert.random({ vocab_size: 30522, dim: 16, n_layers: 1, n_heads: 2, hidden_dim: 32 }, 7);
+    const docs = generatedCollection(20, 9);
+    const texts = new Map(docs.map((d) => [d.id, d.text]));
+    const all: Run = new Map([...queries.keys()].map((q) => [q, docs.map((d) => ({ docno: d.id, score: 0 }))]));
+    const reranked = await rerank(bert, tokenizer, queries, texts, all, { queryMaxLength: 16, passageMaxLength: 24, batchSize: 8 });
+    const dir = mkdtempSync(path.join(tmpdir(), 'index-bert-'));
+    await encodeCollection(bert, tokenizer, toAsync(docs), dir, { model: 'random', maxLength: 24, batchSize: 8, shardSize: 7, dtype: 'float32' });
+    const before = tf.memory().numTensors;
+    const dense = await retrieve(bert, tokenizer, queries, dir, { k: 3, queryChunk: 2, docChunk: 5, queryMaxLength: 16, batchSize: 8 });
+    expect(tf.memory().numTensors).toBe(before);
+    for (const [qid, docsOut] of dense) {
+      const expected = [...reranked.get(qid)!].sort((a, b) => b.score - a.score).slice(0, 3);
+      expect(docsOut.map((d) => d.docno)).toEqual(expected.map((d) => d.docno));
+      docsOut.forEach((d, i) => expect(d.score).toBeCloseTo(expected[i].score, 4));
+    }
+    bert.dispose();
+  });
+});
