@@ -1,5 +1,6 @@
 /**
- * Data stage benchmark (`npx tsx bench/data.ts [--texts 100000] [--passages 1000000] [--triples 2000000]`):
+ * Data stage benchmark (`npx tsx bench/data.ts [--texts 100000] [--passages 1000000] [--queries N] [--triples N]`;
+ * queries and triples default to MS MARCO's proportions to the passages):
  * 1. tokenization texts/s of our WordPiece vs HuggingFace's native `tokenizers` (Rust, pinned to one
  *    thread) and the pure-JS @huggingface/tokenizers, on the same generated MS MARCO-length passages,
  *    after checking that each gives the goldens' ids;
@@ -28,8 +29,9 @@ const arg = (name: string, dflt: number) => {
 };
 const N_TEXTS = arg('texts', 100_000);
 const N_PASSAGES = arg('passages', 1_000_000);
-const N_QUERIES = arg('queries', 200_000);
-const N_TRIPLES = arg('triples', 2_000_000);
+// MS MARCO's proportions: 808,731 train queries and 39.8M scored triples for 8.84M passages.
+const N_QUERIES = arg('queries', Math.round(N_PASSAGES * 0.0915));
+const N_TRIPLES = arg('triples', Math.round(N_PASSAGES * 4.5));
 const VOCAB = path.join(ROOT, 'data', 'vocab', 'bert-base-uncased-vocab.txt');
 const WORK = path.join(tmpdir(), 'margin-mse-bench-data');
 mkdirSync(WORK, { recursive: true });
