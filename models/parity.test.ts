@@ -1,3 +1,6 @@
+import { promises as fsp } from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
 import * as tf from '@tensorflow/tfjs-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { sharedPath } from '../common/paths.js';
@@ -57,4 +60,15 @@ it('fails a reference that is off by more than the tolerance', async () => {
   expect(report.quantities.map((q) => q.name)).toEqual(['query_cls']);
   expect(report.quantities[0].maxAbs).toBeCloseTo(1e-3, 5);
   expect(report.ok).toBe(false);
+});
+
+it('rejects unreadable and malformed references with the file and the problem', async () => {
+  await expect(readBertDotReference('/nonexistent/ref.json')).rejects.toThrow(/^\/nonexistent\/ref\.json: expected a readable JSON reference/);
+  const dir = await fsp.mkdtemp(path.join(os.tmpdir(), 'ref-'));
+  const file = path.join(dir, 'ref.json');
+  await fsp.writeFile(file, JSON.stringify({ query: ref.query, pos: ref.pos }));
+  await expect(readBertDotReference(file)).rejects.toThrow(/ref\.json: expected a BERT_Dot reference \(.* at neg\)/);
+  await fsp.writeFile(file, JSON.stringify({ query: ref.query, pos: ref.pos, neg: { ...ref.neg, attention_mask: ref.neg.attention_mask.slice(1) } }));
+  await expect(readBertDotReference(file)).rejects.toThrow(/neg\.input_ids and neg\.attention_mask as equal \[batch, length\] matrices/);
+  await fsp.rm(dir, { recursive: true });
 });
