@@ -150,14 +150,13 @@ export function buildDataset(options: GenerateOptions = DEFAULT_GENERATE): Datas
       .join(' ');
   const neutral = () => rng.pick(NEUTRAL);
 
-  // Three sentences, two about the topic; the third has a one-in-two chance of an aside concept.
+  // Two sentences about the topic, then, one time in two, an aside naming another concept.
   const passageText = ([a, b]: Topic) => {
     const sentences: string[] = [];
-    for (let s = 0; s < 3; s++) {
-      let [x, y] = rng.next() < 0.5 ? [a, b] : [b, a];
-      if (s === 2 && rng.next() < 0.5) y = rng.int(CONCEPTS.length);
+    const pairs: [number, number][] = [rng.next() < 0.5 ? [a, b] : [b, a], rng.next() < 0.5 ? [a, b] : [b, a]];
+    if (rng.next() < 0.5) pairs.push([rng.int(CONCEPTS.length), rng.next() < 0.5 ? a : b]);
+    for (const [x, y] of pairs)
       sentences.push(fill(rng.pick(SENTENCE_TEMPLATES), { X: () => passageWord(x), Y: () => passageWord(y), n: neutral }));
-    }
     return sentences.join(' . ');
   };
   const drafts: { text: string; topic: number }[] = [];
