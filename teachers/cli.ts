@@ -78,6 +78,7 @@ interface ScoreArgs {
   vocab?: string;
   'batch-size': number;
   'max-length': number;
+  chunk: number;
   limit?: number;
   backend: BackendChoice;
 }
@@ -96,6 +97,7 @@ const scoreCommand: CommandModule<object, ScoreArgs> = {
       .option('vocab', { type: 'string', describe: 'WordPiece vocab (default <model>/vocab.txt)' })
       .option('batch-size', { type: 'number', default: 32, describe: 'triples per batch (2x pairs)' })
       .option('max-length', { type: 'number', default: 512, describe: 'tokens per [CLS] q [SEP] p [SEP] pair' })
+      .option('chunk', { type: 'number', default: 16, describe: 'pairs per forward pass after sorting by length (0: pad the batch to its longest pair)' })
       .option('limit', { type: 'number', describe: 'score only the first N triples' })
       .option('backend', { choices: BACKEND_CHOICES, default: 'auto' as const }) as unknown as Argv<ScoreArgs>,
   handler: async (a) => {
@@ -110,6 +112,7 @@ const scoreCommand: CommandModule<object, ScoreArgs> = {
       vocab: a.vocab,
       batchSize: a['batch-size'],
       maxLength: a['max-length'],
+      chunk: a.chunk,
       limit: a.limit,
     });
     const resumed = s.resumed > 0 ? ` (resumed after ${s.resumed} lines${s.truncated > 0 ? `, cut a torn line of ${s.truncated} bytes` : ''})` : '';

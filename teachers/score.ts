@@ -1,14 +1,14 @@
 import { createReadStream, existsSync, promises as fsp } from 'node:fs';
 import path from 'node:path';
-import * as tf from '@tensorflow/tfjs-core';
 import { writeJsonAtomic } from '../common/atomic.js';
 import { InputError, show } from '../common/errors.js';
 import { readLines } from '../common/lines.js';
 import { progress } from '../common/progress.js';
-import { loadTokenizer, type Tokenizer } from '../data/tokenizer.js';
+import { loadTokenizer } from '../data/tokenizer.js';
 import { readTriples } from '../data/triples.js';
 import { loadIdText } from '../data/tsv.js';
-import { loadBertCat, type BertCat } from '../models/bert-cat.js';
+import { loadBertCat } from '../models/bert-cat.js';
+import { scorePairs } from './pair-scorer.js';
 import { DurableAppender, recoverLines } from './resume.js';
 import { formatRow } from './score-file.js';
 
@@ -34,6 +34,8 @@ export interface ScoreOptions {
   batchSize?: number;
   /** Whole `[CLS] q [SEP] p [SEP]` length, longest-first truncation. */
   maxLength?: number;
+  /** Pairs per forward pass after sorting a batch's pairs by length (default 16; 0 = pad the whole batch together). */
+  chunk?: number;
   /** Stop after this many triples in total (for samples and tests). */
   limit?: number;
   quiet?: boolean;
@@ -109,39 +111,6 @@ async function countLines(file: string): Promise<number> {
   return last === 0x0a ? n : n + 1;
 }
 
-/**
- * Tokenizes the pairs and pads them to the longest in the batch.
- * Returns ids, token types and mask, each [pairs, L] row-major.
- */
-export function encodePairs(tok: Tokenizer, pairs: [string, string][], maxLength: number): { ids: Int32Array; typeIds: Int32Array; mask: Int32Array; length: number } {
-  const enc = pairs.map(([a, b]) => tok.encodePair(a, b, maxLength));
-  const L = Math.max(...enc.map((e) => e.ids.length));
-  const ids = new Int32Array(pairs.length * L).fill(tok.padId);
-  const typeIds = new Int32Array(pairs.length * L);
-  const mask = new Int32Array(pairs.length * L);
-  enc.forEach((e, r) => {
-    ids.set(e.ids, r * L);
-    typeIds.set(e.typeIds, r * L);
-    mask.fill(1, r * L, r * L + e.ids.length);
-  });
-  return { ids, typeIds, mask, length: L };
-}
-
-/** Scores [pairs] with the model; returns plain numbers (no tensors left behind). */
-export function scorePairs(model: BertCat, enc: { ids: Int32Array; typeIds: Int32Array; mask: Int32Array; length: number }): Float32Array {
-  const n = enc.ids.length / enc.length;
-  const scores = tf.tidy(() =>
-    model.score(
-      tf.tensor2d(enc.ids, [n, enc.length], 'int32'),
-      tf.tensor2d(enc.typeIds, [n, enc.length], 'int32'),
-      tf.tensor2d(enc.mask, [n, enc.length], 'int32'),
-    ),
-  );
-  const out = scores.dataSync() as Float32Array;
-  scores.dispose();
-  return out;
-}
-
 interface RunMeta {
   model: string;
   triples: string;
@@ -195,7 +164,7 @@ export async function scoreTriples(opts: ScoreOptions): Promise<ScoreSummary> {
   const flush = async () => {
     if (batch.length === 0) return;
     const pairs: [string, string][] = [...batch.map((b): [string, string] => [b.query, b.pos]), ...batch.map((b): [string, string] => [b.query, b.neg])];
-    const s = scorePairs(model, encodePairs(tok, pairs, maxLength)); // [2B]: positives, then negatives
+    const s = scorePairs(model, tok, pairs, { maxLength, chunk: opts.chunk ?? 16 }); // [2B]: positives, then negatives
     await out.appendBatch(batch.map((b, i) => formatRow(s[i], s[batch.length + i], b.triple)).join(''));
     scored += batch.length;
     bar?.tick(batch.length);
