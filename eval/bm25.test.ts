@@ -12,14 +12,15 @@ const DOCS = [
 
 describe('analyzer', () => {
   it('lowercases, drops possessives, splits on non-alphanumerics and removes stop words', () => {
-    expect(analyze("Cat's cats and DOGS, e-mail 42x ünïcode")).toEqual(['cat', 'cats', 'dogs', 'e', 'mail', '42x', 'ünïcode']);
-    expect(analyze('the cat', { stopwords: false })).toEqual(['the', 'cat']);
+    expect(analyze("Cat's cats and DOGS, e-mail 42x ünïcode", { stem: false })).toEqual(['cat', 'cats', 'dogs', 'e', 'mail', '42x', 'ünïcode']);
+    expect(analyze("Cat's cats and DOGS, e-mail 42x ünïcode")).toEqual(['cat', 'cat', 'dog', 'e', 'mail', '42x', 'ünïcode']);
+    expect(analyze('the cat', { stopwords: false, stem: false })).toEqual(['the', 'cat']);
   });
 });
 
 describe('Bm25Index', () => {
-  it('scores a hand-computed example (k1 0.9, b 0.4)', async () => {
-    const index = await Bm25Index.build(DOCS);
+  it('scores a hand-computed example (k1 0.9, b 0.4, no stemming)', async () => {
+    const index = await Bm25Index.build(DOCS, { stem: false });
     // N 4, avgdl 10/4; d1-d3 have 3 tokens: k1 (1 - b + b·3/2.5) = 0.972, so tf 1 → 1/1.972.
     // idf(cat) = ln(1 + 1.5/3.5) = ln(10/7); idf(dogs) = ln(1 + 2.5/2.5) = ln 2.
     expect(index.idf('cat')).toBeCloseTo(Math.log(10 / 7), 12);
@@ -34,10 +35,19 @@ describe('Bm25Index', () => {
   });
 
   it('writes a top-k run for a query map', async () => {
-    const index = await Bm25Index.build(DOCS, { k1: 1.2, b: 0.75 });
+    const index = await Bm25Index.build(DOCS, { k1: 1.2, b: 0.75, stem: false });
     const run = index.searchRun(new Map([['q1', 'bird'], ['q2', 'mat cat']]), 2);
     expect(run.get('q1')!.map((h) => h.docno)).toEqual(['d4']);
     expect(run.get('q2')!.map((h) => h.docno)).toEqual(['d1', 'd2']);
+  });
+
+  it('stems documents and queries alike (default), changing the hand-computed example', async () => {
+    const index = await Bm25Index.build(DOCS);
+    // With stemming d2 is cat cat dog: tf(cat) 2 there; df(cat) 3, df(dog) 2; all lengths as before.
+    const tf2 = 2 / (2 + 0.972);
+    const hits = index.search('Dogs chasing cats', 3);
+    expect(hits.map((h) => h.docno)).toEqual(['d3', 'd2', 'd1']);
+    expect(hits[1].score).toBeCloseTo(Math.log(10 / 7) * tf2 + Math.log(2) / 1.972, 12);
   });
 
   it('quantizes long documents like Lucene norms', () => {

@@ -8,6 +8,8 @@ export interface Bm25Params {
   b: number;
   /** Remove the English stop words (see analyzer.ts). */
   stopwords: boolean;
+  /** Porter-stem tokens (Lucene's variant, as Anserini). */
+  stem: boolean;
   /**
    * Quantize document lengths as Lucene stores them (one byte, SmallFloat.intToByte4: exact below 24
    * tokens, then 4 significant bits), so long-document scores follow Lucene's; false uses exact lengths.
@@ -15,7 +17,7 @@ export interface Bm25Params {
   luceneNorms: boolean;
 }
 
-export const BM25_DEFAULTS: Bm25Params = { k1: 0.9, b: 0.4, stopwords: true, luceneNorms: true };
+export const BM25_DEFAULTS: Bm25Params = { k1: 0.9, b: 0.4, stopwords: true, stem: true, luceneNorms: true };
 
 /**
  * An in-memory inverted index with Lucene-style BM25 (Lucene ≥ 8, as Anserini uses):
@@ -49,7 +51,7 @@ export class Bm25Index {
 
   add(docno: string, text: string): void {
     const doc = this.docnos.length;
-    const tokens = analyze(text, { stopwords: this.params.stopwords });
+    const tokens = analyze(text, this.params);
     const tf = new Map<string, number>();
     for (const t of tokens) tf.set(t, (tf.get(t) ?? 0) + 1);
     for (const [t, n] of tf) {
@@ -77,7 +79,7 @@ export class Bm25Index {
     const { k1, b } = this.params;
     const avgdl = this.totalTokens / n;
     const qtf = new Map<string, number>();
-    for (const t of analyze(query, { stopwords: this.params.stopwords })) qtf.set(t, (qtf.get(t) ?? 0) + 1);
+    for (const t of analyze(query, this.params)) qtf.set(t, (qtf.get(t) ?? 0) + 1);
     const acc = new Float64Array(n); // [docs] accumulated scores
     const touched: number[] = [];
     for (const [t, count] of qtf) {

@@ -112,7 +112,7 @@ const bm25: CommandModule = {
       .option('min-rel', { type: 'number', default: 1 }),
   handler: async (argv) => {
     const cfg = (await evalSection(argv)).bm25;
-    const params = { k1: (argv.k1 as number | undefined) ?? cfg.k1, b: (argv.b as number | undefined) ?? cfg.b, stopwords: cfg.stopwords, luceneNorms: cfg.lucene_norms };
+    const params = { k1: (argv.k1 as number | undefined) ?? cfg.k1, b: (argv.b as number | undefined) ?? cfg.b, stopwords: cfg.stopwords, stem: cfg.stem, luceneNorms: cfg.lucene_norms };
     const index = await Bm25Index.build(readIdText(argv.collection as string), params);
     const run = index.searchRun(await loadIdText(argv.queries as string), (argv.k as number | undefined) ?? cfg.k);
     await writeRun(argv.out as string, run, argv.tag as string);

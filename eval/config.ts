@@ -21,6 +21,8 @@ const Bm25 = z.strictObject({
   /** Depth of the runs it writes. */
   k: z.number().int().positive().default(1000),
   stopwords: z.boolean().default(true),
+  /** Porter stemming (Lucene's variant, as Anserini). */
+  stem: z.boolean().default(true),
   /** Lucene's one-byte document-length norms (see eval/bm25.ts). */
   lucene_norms: z.boolean().default(true),
 });
