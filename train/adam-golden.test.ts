@@ -34,7 +34,8 @@ function goldenBatch(): TripleBatch {
 const close = (got: number, want: number, rel: number) => expect(Math.abs(got - want)).toBeLessThanOrEqual(rel * Math.max(Math.abs(want), 1e-2));
 
 beforeAll(async () => {
-  await initBackend('cpu', { quiet: true });
+  // wasm: the golden's 200-token passages take several times longer on the pure-JS cpu backend.
+  await initBackend('wasm', { quiet: true });
 });
 
 describe('Adam step on the distilbert-tiny golden', () => {
