@@ -116,7 +116,7 @@ const scoreCommand: CommandModule<object, ScoreArgs> = {
       limit: a.limit,
     });
     const resumed = s.resumed > 0 ? ` (resumed after ${s.resumed} lines${s.truncated > 0 ? `, cut a torn line of ${s.truncated} bytes` : ''})` : '';
-    log(`scored ${s.scored} triples in ${s.seconds.toFixed(1)} s (${((2 * s.scored) / s.seconds).toFixed(1)} pairs/s); ${s.out} has ${s.lines} lines${resumed}`);
+    log(`scored ${s.scored} triples in ${s.seconds.toFixed(1)} s (${((2 * s.scored) / Math.max(s.scoreSeconds, 1e-9)).toFixed(1)} pairs/s in the model); ${s.out} has ${s.lines} lines${resumed}`);
   },
 };
 

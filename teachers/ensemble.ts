@@ -1,3 +1,5 @@
+import { ConfigError } from '../config/load.js';
+import { InputError } from '../common/errors.js';
 import { withAligned, type AlignMode } from './align.js';
 import { AtomicLineWriter, detectFormat, formatRow, type ScoreFormat } from './score-file.js';
 
@@ -31,23 +33,23 @@ export interface EnsembleSummary {
 /** Normalized weights for the method; throws on a wrong count or non-positive sum. */
 export function ensembleWeights(n: number, method: EnsembleMethod, weights?: number[]): number[] {
   if (method === 'mean') {
-    if (weights && weights.length > 0) throw new Error('--weights goes with --method weighted');
+    if (weights && weights.length > 0) throw new ConfigError('--weights goes with --method weighted');
     return Array.from({ length: n }, () => 1 / n);
   }
-  if (!weights || weights.length !== n) throw new Error(`--method weighted needs one weight per input (${n}), got ${weights?.length ?? 0}`);
-  if (weights.some((w) => !Number.isFinite(w) || w < 0)) throw new Error(`weights must be finite and >= 0, got ${weights.join(' ')}`);
+  if (!weights || weights.length !== n) throw new ConfigError(`--method weighted needs one weight per input (${n}), got ${weights?.length ?? 0}`);
+  if (weights.some((w) => !Number.isFinite(w) || w < 0)) throw new ConfigError(`weights must be finite and >= 0, got ${weights.join(' ')}`);
   const sum = weights.reduce((a, b) => a + b, 0);
-  if (!(sum > 0)) throw new Error('weights must not all be 0');
+  if (!(sum > 0)) throw new ConfigError('weights must not all be 0');
   return weights.map((w) => w / sum);
 }
 
 export async function ensemble(opts: EnsembleOptions): Promise<EnsembleSummary> {
-  if (opts.inputs.length < 1) throw new Error('ensemble needs at least one input');
+  if (opts.inputs.length < 1) throw new ConfigError('ensemble needs at least one input');
   const weights = ensembleWeights(opts.inputs.length, opts.method ?? 'mean', opts.weights);
   const formats = opts.format ? opts.inputs.map(() => opts.format as ScoreFormat) : await Promise.all(opts.inputs.map(detectFormat));
   const format = formats[0];
   const other = formats.findIndex((f) => f !== format);
-  if (other >= 0) throw new Error(`inputs mix score forms: ${opts.inputs[0]} is ${format}, ${opts.inputs[other]} is ${formats[other]}`);
+  if (other >= 0) throw new InputError(opts.inputs[other], undefined, `the score form of ${opts.inputs[0]} (${format}); inputs mix score forms`, formats[other]);
 
   const { result: rows, mode } = await withAligned(opts.inputs, { format, align: opts.align ?? 'auto', log: opts.log }, async (aligned) => {
     const out = await AtomicLineWriter.open(opts.out);

@@ -1,6 +1,7 @@
 import { createReadStream, existsSync, promises as fsp } from 'node:fs';
 import path from 'node:path';
 import { writeJsonAtomic } from '../common/atomic.js';
+import { ConfigError } from '../config/load.js';
 import { InputError, show } from '../common/errors.js';
 import { readLines } from '../common/lines.js';
 import { progress } from '../common/progress.js';
@@ -50,7 +51,10 @@ export interface ScoreSummary {
   /** Bytes of a torn last line cut off. */
   truncated: number;
   scored: number;
+  /** Wall time of the whole run. */
   seconds: number;
+  /** Time in tokenization and the model (for pairs/s). */
+  scoreSeconds: number;
 }
 
 /** One triple to score: its texts and the columns to write after the scores. */
@@ -123,7 +127,7 @@ export async function scoreTriples(opts: ScoreOptions): Promise<ScoreSummary> {
   const t0 = Date.now();
   const batchSize = opts.batchSize ?? 32;
   const maxLength = opts.maxLength ?? 512;
-  if (!(batchSize >= 1)) throw new Error(`--batch-size must be >= 1, got ${batchSize}`);
+  if (!(batchSize >= 1)) throw new ConfigError(`--batch-size must be >= 1, got ${batchSize}`);
   const input = opts.input ?? (await detectInput(opts.triples));
   const vocab = opts.vocab ?? path.join(opts.model, 'vocab.txt');
   if (!existsSync(vocab)) throw new InputError(vocab, undefined, 'a WordPiece vocab.txt (pass --vocab)', 'no such file');
@@ -136,8 +140,10 @@ export async function scoreTriples(opts: ScoreOptions): Promise<ScoreSummary> {
   let lastLine: string | null = null;
   if (existsSync(opts.out)) {
     const old = existsSync(metaFile) ? (JSON.parse(await fsp.readFile(metaFile, 'utf8')) as RunMeta) : null;
-    if (!old || JSON.stringify(old) !== JSON.stringify(meta)) {
-      throw new Error(`${opts.out} exists but was not written by this scoring run (${metaFile} ${old ? 'differs' : 'is missing'}); remove it or choose another --out`);
+    const differ = old ? (Object.keys(meta) as (keyof RunMeta)[]).filter((k) => old[k] !== meta[k]) : [];
+    if (!old || differ.length > 0) {
+      const why = old ? differ.map((k) => `${k} ${show(String(old[k]))} there, ${show(String(meta[k]))} now`).join('; ') : `${metaFile} is missing`;
+      throw new ConfigError(`${opts.out} exists but was not written by this scoring run (${why}); remove it or choose another --out`);
     }
     ({ lines: resumed, truncated, lastLine } = await recoverLines(opts.out));
   } else {
@@ -149,14 +155,14 @@ export async function scoreTriples(opts: ScoreOptions): Promise<ScoreSummary> {
   const model = await loadBertCat(opts.model);
   let items: AsyncGenerator<Item>;
   if (input === 'ids') {
-    if (!opts.collection || !opts.queries) throw new Error('id triples need --collection and --queries');
+    if (!opts.collection || !opts.queries) throw new ConfigError(`${opts.triples} holds id triples: give --collection and --queries`);
     const [queries, passages] = await Promise.all([loadIdText(opts.queries, {}), loadIdText(opts.collection, {})]);
     items = idItems(opts.triples, queries, passages, opts.queries, opts.collection);
   } else items = textItems(opts.triples);
 
   const total = Math.min(await countLines(opts.triples), opts.limit ?? Infinity);
-  const bar = opts.quiet ? null : progress({ label: 'scoring', total, unit: 'triples' });
-  if (resumed > 0) bar?.tick(resumed);
+  const bar = opts.quiet ? null : progress({ label: resumed > 0 ? `scoring (resumed after ${resumed})` : 'scoring', total: Math.max(total - resumed, 0), unit: 'triples' });
+  let scoreSeconds = 0;
   const out = await DurableAppender.open(opts.out);
   let seen = 0;
   let scored = 0;
@@ -164,7 +170,9 @@ export async function scoreTriples(opts: ScoreOptions): Promise<ScoreSummary> {
   const flush = async () => {
     if (batch.length === 0) return;
     const pairs: [string, string][] = [...batch.map((b): [string, string] => [b.query, b.pos]), ...batch.map((b): [string, string] => [b.query, b.neg])];
+    const t = performance.now();
     const s = scorePairs(model, tok, pairs, { maxLength, chunk: opts.chunk ?? 16 }); // [2B]: positives, then negatives
+    scoreSeconds += (performance.now() - t) / 1000;
     await out.appendBatch(batch.map((b, i) => formatRow(s[i], s[batch.length + i], b.triple)).join(''));
     scored += batch.length;
     bar?.tick(batch.length);
@@ -191,5 +199,5 @@ export async function scoreTriples(opts: ScoreOptions): Promise<ScoreSummary> {
     model.dispose();
   }
   if (seen < resumed) throw new InputError(opts.out, undefined, `at most ${seen} lines (the triples in ${opts.triples})`, `${resumed}`);
-  return { out: opts.out, lines: resumed + scored, resumed, truncated, scored, seconds: (Date.now() - t0) / 1000 };
+  return { out: opts.out, lines: resumed + scored, resumed, truncated, scored, seconds: (Date.now() - t0) / 1000, scoreSeconds };
 }

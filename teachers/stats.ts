@@ -1,6 +1,7 @@
 import path from 'node:path';
 import type { TopLevelSpec } from 'vega-lite';
 import { writeJsonAtomic } from '../common/atomic.js';
+import { InputError } from '../common/errors.js';
 import { renderChart } from '../common/plot.js';
 import { withAligned, type AlignMode } from './align.js';
 import { detectFormat, type ScoreFormat } from './score-file.js';
@@ -80,7 +81,7 @@ function distribution(m: Moments, sample: Float64Array): Distribution {
 export async function scoreStats(files: string[], opts: StatsOptions = {}): Promise<{ stats: ScoreStats; margins: Float64Array[] }> {
   const formats = opts.format ? files.map(() => opts.format as ScoreFormat) : await Promise.all(files.map(detectFormat));
   const other = formats.findIndex((f) => f !== formats[0]);
-  if (other >= 0) throw new Error(`files mix score forms: ${files[0]} is ${formats[0]}, ${files[other]} is ${formats[other]}`);
+  if (other >= 0) throw new InputError(files[other], undefined, `the score form of ${files[0]} (${formats[0]}); files mix score forms`, formats[other]);
   const T = files.length;
   const pairs: [number, number][] = [];
   for (let i = 0; i < T; i++) for (let j = i + 1; j < T; j++) pairs.push([i, j]);
@@ -119,7 +120,7 @@ export async function scoreStats(files: string[], opts: StatsOptions = {}): Prom
 
   const { reservoir } = result;
   const n = reservoir.seen;
-  if (n === 0) throw new Error(`no score lines in ${files.join(', ')}`);
+  if (n === 0) throw new InputError(files[0], undefined, 'at least one score line', 'none');
   const posS = files.map((_, k) => reservoir.column(2 * k));
   const negS = files.map((_, k) => reservoir.column(2 * k + 1));
   const margins = files.map((_, k) => posS[k].map((p, i) => p - negS[k][i]));
