@@ -1,4 +1,4 @@
-import { mkdtempSync, readdirSync, readFileSync, statSync, truncateSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, statSync, truncateSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { beforeAll, describe, expect, it } from 'vitest';
@@ -124,6 +124,17 @@ describe('prepare (id triples)', () => {
     writeFileSync(cfg.triples, TRIPLES + 'x\t2\t1000\t1\t2\n');
     await expect(prepare(cfg)).rejects.toThrow(/:151: expected pos_score as a finite number, got "x"/);
     expect(JSON.parse(readFileSync(path.join(cfg.cache_dir, 'manifest.json'), 'utf8'))).toEqual(manifest);
+  });
+
+  it('removes the temp folder a killed prepare left, but not one of a live process', async () => {
+    const cfg = fixture('stale');
+    const dead = path.join(root, '.stale.tmp-999999999-1');
+    const live = path.join(root, `.stale.tmp-${process.ppid}-1`);
+    mkdirSync(dead);
+    mkdirSync(live);
+    await prepare(cfg);
+    expect(existsSync(dead)).toBe(false);
+    expect(existsSync(live)).toBe(true);
   });
 
   it('a truncated shard gives a clear error naming it', async () => {

@@ -1,4 +1,5 @@
 import { createHash } from 'node:crypto';
+import { promises as fsp } from 'node:fs';
 import path from 'node:path';
 import { writeDirAtomic, writeJsonAtomic } from '../common/atomic.js';
 import { BadLines, InputError } from '../common/errors.js';
@@ -54,6 +55,7 @@ export async function prepare(config: DataConfig, opts: { onProgress?: (p: Prepa
   const existing = await reusable(cacheDir, inputs);
   if (existing) return { cacheDir, manifest: existing, reused: true };
 
+  await removeStaleTemps(cacheDir);
   const started = Date.now();
   let manifest: Manifest | undefined;
   await writeDirAtomic(cacheDir, async (dir) => {
@@ -63,6 +65,30 @@ export async function prepare(config: DataConfig, opts: { onProgress?: (p: Prepa
     await writeJsonAtomic(path.join(dir, MANIFEST), manifest);
   });
   return { cacheDir, manifest: manifest!, reused: false };
+}
+
+/**
+ * A killed prepare leaves its temp folder (`.<name>.tmp-<pid>-<time>`, see common/atomic.ts) beside the
+ * cache; remove those whose process is gone (a live one may be another prepare still writing).
+ */
+async function removeStaleTemps(cacheDir: string): Promise<void> {
+  const parent = path.dirname(cacheDir);
+  const prefix = `.${path.basename(cacheDir)}.tmp-`;
+  const names = await fsp.readdir(parent).catch(() => [] as string[]);
+  for (const name of names) {
+    if (!name.startsWith(prefix)) continue;
+    const pid = Number(name.slice(prefix.length).split('-')[0]);
+    if (Number.isInteger(pid) && pid !== process.pid && !alive(pid)) await fsp.rm(path.join(parent, name), { recursive: true, force: true });
+  }
+}
+
+function alive(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch (e) {
+    return (e as NodeJS.ErrnoException).code === 'EPERM';
+  }
 }
 
 /** One token table (queries or passages) being written shard by shard. */
