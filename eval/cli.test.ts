@@ -50,6 +50,10 @@ describe('eval metrics', () => {
     expect(out).toMatch(/recall@1000\s+0\.6855/);
   });
 
+  it('rejects an unknown measure as a user error', async () => {
+    await expect(runEval(['metrics', '--qrels', QRELS, '--run', BM25, '--measures', 'mrr@10,ndgc@10'])).rejects.toThrow('--measures: expected names like mrr@10');
+  });
+
   it('fails with file and line on a bad run', async () => {
     const bad = path.join(tmp, 'bad.trec');
     writeFileSync(bad, '1 Q0 d1 1 x t\n');

@@ -1,22 +1,22 @@
+import path from 'node:path';
 import type { Argv, CommandModule } from 'yargs';
-import { InputError } from '../common/errors.js';
-import { loadConfig } from '../config/load.js';
+import { ConfigError, loadConfig } from '../config/load.js';
 import { Config } from '../config/schema.js';
+import { InputError } from '../common/errors.js';
+import { progress } from '../common/progress.js';
 import { readQrels } from '../data/qrels.js';
 import { readRun, writeRun, type Run } from '../data/runs.js';
-import path from 'node:path';
-import { progress } from '../common/progress.js';
 import { loadTokenizer } from '../data/tokenizer.js';
 import { loadIdText, readIdText } from '../data/tsv.js';
 import { initBackend, type BackendChoice } from '../models/engine/backend.js';
 import { loadDistilBert } from '../models/hf.js';
 import { Bm25Index } from './bm25.js';
+import type { EvalConfig } from './config.js';
 import { encodeCollection } from './encode.js';
+import { evaluate, formatMeasure, parseMeasure, type EvalResult } from './measures.js';
+import { buildReport, writeReport, type Judgments, type Mode, type ReportEntry } from './report.js';
 import { rerank } from './rerank.js';
 import { retrieve } from './retrieve.js';
-import type { EvalConfig } from './config.js';
-import { evaluate, formatMeasure, type EvalResult } from './measures.js';
-import { buildReport, writeReport, type Judgments, type Mode, type ReportEntry } from './report.js';
 import { pairedTTest } from './significance.js';
 import { textTable } from './table.js';
 
@@ -30,8 +30,20 @@ async function evalSection(argv: Record<string, unknown>): Promise<EvalConfig> {
   return (await loadConfig(Config, argv.config as string | undefined, (argv.set as string[] | undefined) ?? [])).eval;
 }
 
-const list = (v: string | string[] | undefined): string[] | undefined =>
-  v === undefined ? undefined : (Array.isArray(v) ? v : [v]).flatMap((s) => s.split(',')).map((s) => s.trim()).filter(Boolean);
+/** `--measures a,b` or else the config's `eval.measures`, each checked so a typo is a one-line user error. */
+function measuresOf(argv: Record<string, unknown>, cfg: EvalConfig): string[] {
+  const flag = argv.measures as string | undefined;
+  const names = flag === undefined ? cfg.measures : flag.split(',').map((s) => s.trim()).filter(Boolean);
+  for (const name of names) {
+    try {
+      parseMeasure(name);
+    } catch (e) {
+      if (flag === undefined) throw new ConfigError(`eval.measures: ${(e as Error).message}`);
+      throw new InputError('--measures', undefined, 'names like mrr@10, ndcg@10, recall@1000, p@10, map, map@1000', JSON.stringify(name));
+    }
+  }
+  return names;
+}
 
 /** Measures as a table: one row per measure. */
 export function metricsTable(result: EvalResult): string {
@@ -54,7 +66,7 @@ const metrics: CommandModule = {
   handler: async (argv) => {
     const cfg = await evalSection(argv);
     const result = evaluate(await readQrels(argv.qrels as string), await readRun(argv.run as string), {
-      measures: list(argv.measures as string | undefined) ?? cfg.measures,
+      measures: measuresOf(argv, cfg),
       minRel: argv['min-rel'] as number,
     });
     process.stdout.write(argv.json ? `${JSON.stringify(result)}\n` : `${metricsTable(result)}\n`);
@@ -75,7 +87,7 @@ const compare: CommandModule = {
   handler: async (argv) => {
     const cfg = await evalSection(argv);
     const qrels = await readQrels(argv.qrels as string);
-    const opts = { measures: list(argv.measures as string | undefined) ?? cfg.measures, minRel: argv['min-rel'] as number };
+    const opts = { measures: measuresOf(argv, cfg), minRel: argv['min-rel'] as number };
     const a = evaluate(qrels, await readRun(argv.a as string), opts);
     const b = evaluate(qrels, await readRun(argv.b as string), opts);
     const rows = Object.keys(a.measures).map((name) => ({
@@ -111,16 +123,12 @@ const bm25: CommandModule = {
       .option('qrels', { type: 'string', describe: 'also print measures against these qrels' })
       .option('min-rel', { type: 'number', default: 1 }),
   handler: async (argv) => {
-    const cfg = (await evalSection(argv)).bm25;
-    const params = { k1: (argv.k1 as number | undefined) ?? cfg.k1, b: (argv.b as number | undefined) ?? cfg.b, stopwords: cfg.stopwords, stem: cfg.stem, luceneNorms: cfg.lucene_norms };
+    const cfg = await evalSection(argv);
+    const b = cfg.bm25;
+    const params = { k1: (argv.k1 as number | undefined) ?? b.k1, b: (argv.b as number | undefined) ?? b.b, stopwords: b.stopwords, stem: b.stem, luceneNorms: b.lucene_norms };
     const index = await Bm25Index.build(readIdText(argv.collection as string), params);
-    const run = index.searchRun(await loadIdText(argv.queries as string), (argv.k as number | undefined) ?? cfg.k);
-    await writeRun(argv.out as string, run, argv.tag as string);
-    process.stderr.write(`bm25: ${index.size} passages, ${run.size} queries → ${argv.out as string}\n`);
-    if (argv.qrels) {
-      const result = evaluate(await readQrels(argv.qrels as string), run, { measures: (await evalSection(argv)).measures, minRel: argv['min-rel'] as number });
-      process.stdout.write(`${metricsTable(result)}\n`);
-    }
+    process.stderr.write(`bm25: indexed ${index.size} passages\n`);
+    await finishRun(argv, cfg, index.searchRun(await loadIdText(argv.queries as string), (argv.k as number | undefined) ?? b.k), argv.tag as string);
   },
 };
 
@@ -164,7 +172,7 @@ const report: CommandModule = {
       entries.push({ system: r.system, mode: r.mode, querySet: r.querySet, run: await readRun(r.file) });
     }
     const alpha = (argv.alpha as number | undefined) ?? cfg.alpha;
-    const rep = buildReport(entries, sets, list(argv.measures as string | undefined) ?? cfg.measures);
+    const rep = buildReport(entries, sets, measuresOf(argv, cfg));
     const out = await writeReport(argv.out as string, rep, alpha);
     process.stdout.write(`wrote ${out.md}, ${out.json}, ${out.png}\n`);
   },
@@ -191,7 +199,7 @@ async function finishRun(argv: Record<string, unknown>, cfg: EvalConfig, run: Ru
   await writeRun(argv.out as string, run, tag);
   process.stderr.write(`wrote ${argv.out as string} (${run.size} queries)\n`);
   if (argv.qrels) {
-    const result = evaluate(await readQrels(argv.qrels as string), run, { measures: cfg.measures, minRel: argv['min-rel'] as number });
+    const result = evaluate(await readQrels(argv.qrels as string), run, { measures: measuresOf(argv, cfg), minRel: argv['min-rel'] as number });
     process.stdout.write(`${metricsTable(result)}\n`);
   }
 }
