@@ -50,7 +50,6 @@ describe('teachers score', () => {
     // Repeats of a triple in other batches (other padding) score the same.
     expect(Number(ref[100].split('\t')[0])).toBeCloseTo(Number(ref[0].split('\t')[0]), 4);
     expect(ref[0].split('\t')[0]).not.toBe(ref[0].split('\t')[1]);
-    expect(tf.memory().numTensors).toBeLessThan(100);
   });
 
   it('resumes after the scoring process is killed, without losing or repeating lines', async () => {
@@ -103,8 +102,10 @@ describe('teachers score', () => {
     const ids = path.join(dir, 'ids.tsv');
     await fsp.writeFile(ids, '7\t0\t1\n9\t3\t2\n');
     const out = path.join(dir, 'ids-scores.tsv');
+    const tensorsBefore = tf.memory().numTensors;
     const s = await scoreTriples({ model, triples: ids, out, queries, collection: sharedPath('data', 'msmarco-sample', 'collection.sample.tsv'), quiet: true });
     expect(s.lines).toBe(2);
+    expect(tf.memory().numTensors).toBe(tensorsBefore); // batches tidied, model weights disposed
     const rows = (await lines(out)).map((l) => l.split('\t'));
     expect(rows.map((r) => r.slice(2))).toEqual([['7', '0', '1'], ['9', '3', '2']]);
     const bad = path.join(dir, 'ids-bad.tsv');
