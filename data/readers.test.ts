@@ -96,6 +96,16 @@ describe('bad input', () => {
     await expect(all(readIdText(f))).rejects.toThrow(`${f}:2: expected valid UTF-8 text`);
   });
 
+  it('skips and counts invalid UTF-8 lines under on_bad_line: skip', async () => {
+    const bad = Buffer.from([0xc3, 0x28]);
+    const f = file(Buffer.concat([Buffer.from('1\tok\n2\t'), bad, Buffer.from('\n3\tfine\n4\t'), bad, Buffer.from('\n5\tlast\n')]));
+    const skip = new BadLines('skip');
+    const rows = await all(readIdText(f, { badLines: skip }));
+    expect(rows.map((r) => [r.id, r.line])).toEqual([['1', 1], ['3', 3], ['5', 5]]);
+    expect(skip.count).toBe(2);
+    expect(skip.examples.map((e) => e.line)).toEqual([2, 4]);
+  });
+
   it('accepts CRLF endings and a BOM', async () => {
     const rows = await all(readIdText(file('\ufeff1\tone\r\n2\ttwo\r\n')));
     expect(rows.map((r) => [r.id, r.text])).toEqual([['1', 'one'], ['2', 'two']]);

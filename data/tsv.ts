@@ -1,5 +1,5 @@
 import { BadLines, InputError } from '../common/errors.js';
-import { readLines } from '../common/lines.js';
+import { readLinesSkipping } from './skip-lines.js';
 import { checkId, checkText, splitTabs } from './fields.js';
 import { repairMojibake } from './mojibake.js';
 
@@ -19,12 +19,12 @@ export interface IdText {
 
 /**
  * Streams a collection or queries file, `id<TAB>text` per line (MS MARCO collection.tsv, queries.*.tsv).
- * CRLF endings and a BOM are accepted; invalid UTF-8 always throws (readLines), naming the line. A wrong
+ * CRLF endings and a BOM are accepted. Invalid UTF-8, a wrong
  * column count, an empty id or an empty text goes to `badLines`.
  */
 export async function* readIdText(file: string, opts: ReadOptions = {}): AsyncGenerator<IdText> {
   const bad = opts.badLines ?? new BadLines('error');
-  for await (const { no, text: raw } of readLines(file)) {
+  for await (const { no, text: raw } of readLinesSkipping(file, bad)) {
     const cols = splitTabs(file, no, raw, 2, 'id, text');
     if (cols instanceof InputError) {
       bad.report(cols);
