@@ -1,0 +1,159 @@
+import * as tf from '@tensorflow/tfjs-core';
+import { describe, expect, it } from 'vitest';
+import { sharedPath } from '../../common/paths.js';
+import type { TripleBatch } from '../../data/batch.js';
+import { bertDotScores } from '../bert-dot.js';
+import type { DistilBert } from '../distilbert.js';
+import { loadDistilBert } from '../hf.js';
+import { compare, readBertDotReference, referenceBatch, TOL_GRAD, TOL_OUTPUT, type Quantity } from '../parity.js';
+import { Adam } from '../../train/adam.js';
+import { marginMse } from '../../train/losses.js';
+import { initBackend } from './backend.js';
+import { probeWebgpu } from './webgpu.js';
+
+/**
+ * The webgpu backend on whatever adapter exists (in CI: Mesa's llvmpipe through Dawn's OpenGL ES backend,
+ * see docs/engine.md for the Debian packages). Skipped, with the reason printed, when there is none.
+ * Reads are asynchronous (`await t.data()`): tfjs-webgpu's synchronous read needs a browser's OffscreenCanvas.
+ */
+const probe = await probeWebgpu();
+if (!probe.adapter) console.log(`SKIP webgpu tests: no WebGPU adapter here (${probe.lines.join('; ')})`);
+const GOLDEN = sharedPath('goldens', 'distilbert-tiny');
+
+async function values(t: tf.Tensor): Promise<Float32Array> {
+  const v = (await t.data()) as Float32Array;
+  t.dispose();
+  return v;
+}
+
+describe.skipIf(!probe.adapter)('webgpu backend', () => {
+  it('starts when chosen explicitly, and auto passes over a software adapter', async () => {
+    const auto = await initBackend('auto', { quiet: true });
+    if (probe.adapter?.isSoftware) {
+      expect(auto.name).not.toBe('webgpu');
+      expect(auto.reasons.find((l) => l.startsWith('not webgpu:'))).toMatch(/software adapter, slower than wasm/);
+    }
+    const r = await initBackend('webgpu', { quiet: true });
+    expect(r.name).toBe('webgpu');
+    expect(tf.getBackend()).toBe('webgpu');
+  });
+
+  it('batched, transposed products and the embedding gradient match cpu', async () => {
+    const f = () => [
+      tf.matMul(tf.randomUniform([2, 3, 6, 8], -1, 1, 'float32', 1), tf.randomUniform([2, 3, 10, 8], -1, 1, 'float32', 2), false, true),
+      tf.grad((t: tf.Tensor) => tf.sum(tf.mul(tf.gather(t, tf.tensor1d([3, 0, 3], 'int32')), tf.reshape(tf.range(0, 12), [3, 4]))))(tf.zeros([5, 4])),
+    ];
+    await initBackend('cpu', { quiet: true });
+    const want = await Promise.all(f().map(values));
+    await initBackend('webgpu', { quiet: true });
+    const got = await Promise.all(f().map(values));
+    for (let i = 0; i < want.length; i++) expect(compare(`out ${i}`, got[i], want[i], 1e-5).ok).toBe(true);
+  });
+
+  it('matches the PyTorch golden: CLS vectors, scores, Margin-MSE loss, gradients, one Adam step', async () => {
+    await initBackend('webgpu', { quiet: true });
+    const ref = await readBertDotReference(`${GOLDEN}/golden.json`);
+    const model = await loadDistilBert(GOLDEN);
+    const q = await asyncParity(model, ref);
+    model.dispose();
+    const bad = q.filter((x) => !x.ok);
+    expect(bad.map((x) => `${x.name}: rel ${x.maxRel} > ${x.tol}`)).toEqual([]);
+    expect(q.length).toBeGreaterThan(10);
+  }, 300_000); // shader compilation on a software rasterizer is slow, more so on a loaded machine
+
+  it('a short Margin-MSE training run follows the cpu run and leaks nothing', async () => {
+    const losses: Record<string, number[]> = {};
+    // The golden batch with passages cut to 48 tokens: software rasterizers are slow.
+    const batch = shorten(referenceBatch(await readBertDotReference(`${GOLDEN}/golden.json`)), 48);
+    for (const backend of ['cpu', 'webgpu'] as const) {
+      await initBackend(backend, { quiet: true });
+      const model = await loadDistilBert(GOLDEN);
+      const adam = new Adam(model.weights);
+      const nameOf = new Map([...model.weights].map(([hf, v]) => [v.name, hf]));
+      const tPos = tf.tensor1d(batch.teacherPos);
+      const tNeg = tf.tensor1d(batch.teacherNeg);
+      losses[backend] = [];
+      let tensors = 0;
+      for (let step = 0; step < 4; step++) {
+        const { value, grads } = tf.variableGrads(() => {
+          const { sPos, sNeg } = bertDotScores(model, batch);
+          return marginMse(sPos, sNeg, tPos, tNeg);
+        }, model.trainableVariables());
+        adam.apply(new Map(Object.entries(grads).map(([n, g]) => [nameOf.get(n)!, g])), 1e-3);
+        tf.dispose(Object.values(grads));
+        losses[backend].push((await values(value))[0]);
+        if (step === 1) tensors = tf.memory().numTensors;
+      }
+      expect(tf.memory().numTensors).toBe(tensors);
+      tf.dispose([tPos, tNeg]);
+      adam.dispose();
+      model.dispose();
+    }
+    expect(losses.webgpu[3]).toBeLessThan(losses.webgpu[0]);
+    expect(compare('losses', losses.webgpu, losses.cpu, 1e-3).ok).toBe(true);
+  }, 300_000);
+});
+
+/** The batch with positives and negatives cut to their first `len` tokens. */
+function shorten(b: TripleBatch, len: number): TripleBatch {
+  const cut = (m: Int32Array, width: number) => Int32Array.from({ length: b.size * len }, (_, i) => m[Math.floor(i / len) * width + (i % len)]);
+  return { ...b, pLen: len, nLen: len, posIds: cut(b.posIds, b.pLen), posMask: cut(b.posMask, b.pLen), negIds: cut(b.negIds, b.nLen), negMask: cut(b.negMask, b.nLen) };
+}
+
+/**
+ * models/parity.ts's comparisons with asynchronous reads (its runBertDotParity reads with dataSync, which
+ * webgpu cannot do in Node). Same quantities, tolerances and gradient floor.
+ */
+async function asyncParity(model: DistilBert, ref: Awaited<ReturnType<typeof readBertDotReference>>): Promise<Quantity[]> {
+  const q: Quantity[] = [];
+  const batch = referenceBatch(ref);
+  const b = batch.size;
+  for (const [part, key] of [['query', 'query_cls'], ['pos', 'pos_cls'], ['neg', 'neg_cls']] as const) {
+    const ids = ref[part].input_ids;
+    const cls = tf.tidy(() => model.encode(tf.tensor2d(ids, [b, ids[0].length], 'int32'), tf.tensor2d(ref[part].attention_mask, [b, ids[0].length], 'int32')));
+    q.push(compare(key, await values(cls), ref[key]!.flat(), TOL_OUTPUT));
+  }
+  const tPos = tf.tensor1d(batch.teacherPos);
+  const tNeg = tf.tensor1d(batch.teacherNeg);
+  const nameOf = new Map([...model.weights].map(([hf, v]) => [v.name, hf]));
+  let kept: tf.Tensor[] = [];
+  const { value, grads: byVar } = tf.variableGrads(() => {
+    const { sPos, sNeg } = bertDotScores(model, batch);
+    kept = [tf.keep(sPos), tf.keep(sNeg)];
+    return marginMse(sPos, sNeg, tPos, tNeg);
+  }, model.trainableVariables());
+  q.push(compare('score_pos', await values(kept[0]), ref.score_pos!, TOL_OUTPUT));
+  q.push(compare('score_neg', await values(kept[1]), ref.score_neg!, TOL_OUTPUT));
+  q.push(compare('loss', await values(value), [ref.loss!], TOL_OUTPUT));
+  const grads = new Map(Object.entries(byVar).map(([v, g]) => [nameOf.get(v)!, g]));
+  const norms = new Map<string, number>();
+  for (const [n, g] of grads) norms.set(n, Math.sqrt((await values(tf.sum(tf.square(g))))[0]));
+  const global = Math.sqrt([...norms.values()].reduce((s, x) => s + x * x, 0));
+  const floor = 1e-6 * ref.grad_global_norm!;
+  q.push(compare('grad_global_norm', [global], [ref.grad_global_norm!], TOL_GRAD));
+  for (const [n, want] of Object.entries(ref.grad_norms ?? {})) q.push(compare(`grad_norm ${n}`, [norms.get(n) ?? NaN], [want], TOL_GRAD, floor));
+  for (const [n, want] of Object.entries(ref.grad_samples ?? {})) {
+    q.push(compare(`grad_sample ${n}`, (await grads.get(n)!.data()).slice(0, want.length), want, TOL_GRAD, floor));
+  }
+  const opts = ref.adam!;
+  const adam = new Adam(model.weights, { beta1: opts.beta1, beta2: opts.beta2, eps: opts.eps });
+  adam.apply(grads, opts.lr);
+  tf.dispose([...grads.values()]);
+  const after = ref.after_adam_step!;
+  const scores = tf.tidy(() => {
+    const { sPos, sNeg } = bertDotScores(model, batch);
+    return [sPos, sNeg, marginMse(sPos, sNeg, tPos, tNeg)];
+  });
+  q.push(compare('after_adam_step.score_pos', await values(scores[0]), after.score_pos!, TOL_OUTPUT));
+  q.push(compare('after_adam_step.score_neg', await values(scores[1]), after.score_neg!, TOL_OUTPUT));
+  q.push(compare('after_adam_step.loss', await values(scores[2]), [after.loss!], TOL_OUTPUT));
+  for (const [n, want] of Object.entries(after.param_samples ?? {})) {
+    const c = compare(`after_adam_step.param ${n}`, (await model.weights.get(n)!.data()).slice(0, want.length), want, TOL_OUTPUT);
+    // As parity.ts: a gradient of pure float noise makes Adam step by about ±lr in a random direction.
+    if ((ref.grad_norms?.[n] ?? Infinity) < floor) Object.assign(c, { tol: 2 * opts.lr, ok: c.maxAbs <= 2 * opts.lr });
+    q.push(c);
+  }
+  adam.dispose();
+  tf.dispose([tPos, tNeg]);
+  return q;
+}
