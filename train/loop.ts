@@ -3,6 +3,7 @@ import path from 'node:path';
 import * as tf from '@tensorflow/tfjs-core';
 import { writeFileAtomic, writeJsonAtomic } from '../common/atomic.js';
 import { progress } from '../common/progress.js';
+import { explainWasmError } from '../models/engine/wasm-heap.js';
 import type { BatchSource } from '../data/batch.js';
 import { Adam } from './adam.js';
 import { type Checkpoint, type LoopState, saveBest, saveCheckpoint } from './checkpoint.js';
@@ -124,7 +125,13 @@ export async function runLoop(o: LoopOptions): Promise<TrainSummary> {
         break;
       }
       const lr = lrAt(state.step + 1, sched) * state.lrScale;
-      const { loss: value, grads } = batchGradients(o.student, loss, batch, cfg.accumulation_steps);
+      let value: number;
+      let grads: Map<string, tf.Tensor>;
+      try {
+        ({ loss: value, grads } = batchGradients(o.student, loss, batch, cfg.accumulation_steps));
+      } catch (e) {
+        throw explainWasmError(e); // the wasm heap's crash does not say "out of memory"; this does
+      }
       const norm = Number.isFinite(value) ? globalNorm(grads) : NaN;
       if (!Number.isFinite(value) || !Number.isFinite(norm)) {
         tf.dispose([...grads.values()]);

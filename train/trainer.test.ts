@@ -1,7 +1,7 @@
 import { promises as fsp } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import { describe, expect, it } from 'vitest';
+import { beforeAll, describe, expect, it } from 'vitest';
 import { applySets, parseConfig } from '../config/load.js';
 import { Config } from '../config/schema.js';
 import { loadDistilBert } from '../models/hf.js';
@@ -13,9 +13,13 @@ import { exportRun, train } from './trainer.js';
 const TINY_MODEL = { dim: 32, n_layers: 2, n_heads: 4, hidden_dim: 64, max_position_embeddings: 64 };
 
 describe('train() end to end on a generated MS MARCO-shaped dataset', () => {
+  let f: Awaited<ReturnType<typeof generate>>;
+  beforeAll(async () => {
+    f = await generate(path.join(await fsp.mkdtemp(path.join(os.tmpdir(), 'trainer-data-')), 'data'), { topics: 20, passagesPerTopic: 2, extraPassages: 10, trainQueries: 30, devQueries: 5, valQueries: 5, bm25Depth: 10, triplesPerQuery: 2 });
+  });
+
   it('prepares, trains a tiny DistilBERT BERT_Dot with validation, writes the run folder, refuses a second start, exports', async () => {
     const dir = await fsp.mkdtemp(path.join(os.tmpdir(), 'trainer-'));
-    const f = await generate(path.join(dir, 'data'), { topics: 20, passagesPerTopic: 2, extraPassages: 10, trainQueries: 30, devQueries: 5, valQueries: 5, bm25Depth: 10, triplesPerQuery: 2 });
     const raw = applySets({}, [
       `data.collection=${f.collection}`, `data.queries=${f.queriesTrain}`, `data.triples=${f.trainScores}`, `data.cache_dir=${dir}/cache`,
       'data.query_max_length=12', 'data.passage_max_length=32',
@@ -44,5 +48,32 @@ describe('train() end to end on a generated MS MARCO-shaped dataset', () => {
     const model = await loadDistilBert(out);
     expect(model.config).toMatchObject({ dim: 32, n_layers: 2, model_type: 'distilbert' });
     model.dispose();
+  });
+
+  it('resume with the real batcher and DistilBERT: stopped after a checkpoint, resumed, same weights bit for bit', async () => {
+    const dir = await fsp.mkdtemp(path.join(os.tmpdir(), 'trainer-resume-'));
+    const sets = (name: string) => [
+      `data.collection=${f.collection}`, `data.queries=${f.queriesTrain}`, `data.triples=${f.trainScores}`, `data.cache_dir=${dir}/cache`,
+      'data.query_max_length=12', 'data.passage_max_length=24', 'data.shuffle_buffer=16', 'train.validation.every=0',
+      'train.batch_size=4', 'train.accumulation_steps=2', 'train.lr=1e-3', 'train.max_steps=4', 'train.checkpoint_every=2',
+      `run.out_dir=${dir}/runs`, `run.name=${name}`, 'run.backend=cpu',
+    ];
+    const cfg = (name: string) => ({ ...parseConfig(Config, applySets({}, sets(name)), 'test'), model: TINY_MODEL }) as unknown as Config;
+    await train(cfg('whole'), { log: () => {} });
+
+    // The process "dies" during step 3, after the checkpoint of step 2 (a real SIGKILL is train/resume.test.ts).
+    const crash = { stepEnd: ({ step }: { step: number }) => { if (step === 3) throw new Error('killed'); } };
+    await expect(train(cfg('cut'), { log: () => {}, hooks: crash })).rejects.toThrow('killed');
+    expect(await latestCheckpoint(path.join(dir, 'runs', 'cut'))).toMatch(/step-00000002$/);
+    // --resume reads the run folder's config.yaml (the model section there is the tiny one).
+    const logs: string[] = [];
+    const summary = await train(cfg('cut'), { resume: true, log: (m) => logs.push(m) });
+    expect(logs.join('\n')).toMatch(/resumed from .*step-00000002 at step 2/);
+    expect(summary).toMatchObject({ steps: 4, triples: 16 });
+    for (const file of ['model.safetensors', 'optimizer.safetensors']) {
+      const a = await fsp.readFile(path.join(dir, 'runs', 'whole', 'step-00000004', file));
+      const b = await fsp.readFile(path.join(dir, 'runs', 'cut', 'step-00000004', file));
+      expect(b.equals(a)).toBe(true);
+    }
   });
 });

@@ -44,7 +44,10 @@ export async function train(config: Config, opts: TrainOptions = {}): Promise<Tr
     const text = await fsp.readFile(saved, 'utf8').catch(() => {
       throw new ConfigError(`--resume: ${saved} not found (no run named '${config.run.name}' in ${config.run.out_dir})`);
     });
-    config = parseConfig(Config, YAML.parse(text), saved);
+    // The student comes from the checkpoint's config.json, so the saved `model` section is kept as written
+    // rather than validated again (its schema is models/config.ts's and may have moved since).
+    const { model, ...rest } = (YAML.parse(text) ?? {}) as Record<string, unknown>;
+    config = { ...parseConfig(Config, rest, saved), model } as Config;
     runDir = runDirOf(config);
     checkpointDir = await latestCheckpoint(runDir, log);
     if (!checkpointDir) log(`--resume: no complete checkpoint in ${runDir}; starting from step 0`);
