@@ -1,5 +1,5 @@
 /**
- * Data stage benchmark (`npx tsx bench/data.ts [--texts 100000] [--passages 1000000] [--queries N] [--triples N]`;
+ * Data stage benchmark (`npx tsx bench/data.ts [--part tokenize|e2e] [--texts 100000] [--passages 1000000] [--queries N] [--triples N]`;
  * queries and triples default to MS MARCO's proportions to the passages):
  * 1. tokenization texts/s of our WordPiece vs HuggingFace's native `tokenizers` (Rust, pinned to one
  *    thread) and the pure-JS @huggingface/tokenizers, on the same generated MS MARCO-length passages,
@@ -212,18 +212,31 @@ async function endToEnd(): Promise<Record<string, unknown>> {
   };
 }
 
-const tok = await tokenization();
-const cpuT = tok.texts_per_cpu_s as Record<string, number>;
-const wallT = tok.texts_per_wall_s as Record<string, number>;
-console.log(`tokenization: ${tok.texts} generated MS MARCO-length passages (mean ${tok.mean_chars} chars, ${tok.non_ascii_texts} with non-ASCII), 1 thread`);
-console.log(`  golden mismatches (of ${goldens.length}): ${JSON.stringify(tok.golden_mismatches)}`);
-console.log(`  ${'tokenizer'.padEnd(32)} ${'texts/cpu-s'.padStart(12)} ${'texts/wall-s'.padStart(12)}`);
-for (const k of Object.keys(cpuT)) console.log(`  ${k.padEnd(32)} ${String(cpuT[k]).padStart(12)} ${String(wallT[k]).padStart(12)}`);
-console.log(`  ratio ours / native: ${tok.ratio_vs_native}x (without the word cache: ${tok.ratio_vs_native_no_word_cache}x)   goal >= 2x`);
-const e2e = await endToEnd();
-console.log(`end to end: ${e2e.passages} passages, ${e2e.queries} queries, ${e2e.triples} id triples → batches of 32`);
-console.log(`  seconds ${JSON.stringify(e2e.seconds)}`);
-console.log(`  ${e2e.triples_per_cpu_s} triples/cpu-s, ${e2e.triples_per_wall_s} triples/wall-s (goal >= 20000); batching alone ${e2e.batching_triples_per_cpu_s}/cpu-s; peak RSS ${e2e.peak_rss_mb} MB`);
-console.log(`  load average at the end: ${loadavg().map((x) => x.toFixed(1)).join(' ')} on ${cpus().length} cores`);
+function printTokenization(tok: Record<string, unknown>): void {
+  const cpuT = tok.texts_per_cpu_s as Record<string, number>;
+  const wallT = tok.texts_per_wall_s as Record<string, number>;
+  console.log(`tokenization: ${tok.texts} generated MS MARCO-length passages (mean ${tok.mean_chars} chars, ${tok.non_ascii_texts} with non-ASCII), 1 thread`);
+  console.log(`  golden mismatches (of ${goldens.length}): ${JSON.stringify(tok.golden_mismatches)}`);
+  console.log(`  ${'tokenizer'.padEnd(32)} ${'texts/cpu-s'.padStart(12)} ${'texts/wall-s'.padStart(12)}`);
+  for (const k of Object.keys(cpuT)) console.log(`  ${k.padEnd(32)} ${String(cpuT[k]).padStart(12)} ${String(wallT[k]).padStart(12)}`);
+  console.log(`  ratio ours / native: ${tok.ratio_vs_native}x (without the word cache: ${tok.ratio_vs_native_no_word_cache}x)   goal >= 2x`);
+}
+
+function printEndToEnd(e2e: Record<string, unknown>): void {
+  console.log(`end to end: ${e2e.passages} passages, ${e2e.queries} queries, ${e2e.triples} id triples → batches of 32`);
+  console.log(`  seconds ${JSON.stringify(e2e.seconds)}`);
+  console.log(
+    `  ${e2e.triples_per_cpu_s} triples/cpu-s, ${e2e.triples_per_wall_s} triples/wall-s (goal >= 20000); ` +
+      `batching alone ${e2e.batching_triples_per_cpu_s}/cpu-s; peak RSS ${e2e.peak_rss_mb} MB`,
+  );
+  console.log(`  load average at the end: ${loadavg().map((x) => x.toFixed(1)).join(' ')} on ${cpus().length} cores`);
+}
+
+// `--part tokenize|e2e` runs one half (the end-to-end peak RSS is only its own when it runs alone).
+const partArg = process.argv.indexOf('--part');
+const part = partArg >= 0 ? process.argv[partArg + 1] : 'all';
+const results: Record<string, unknown> = { date: new Date().toISOString() };
+if (part !== 'e2e') printTokenization((results.tokenization = await tokenization()) as Record<string, unknown>);
+if (part !== 'tokenize') printEndToEnd((results.end_to_end = await endToEnd()) as Record<string, unknown>);
 mkdirSync(path.join(ROOT, 'bench', 'out'), { recursive: true });
-writeFileSync(path.join(ROOT, 'bench', 'out', 'data.json'), `${JSON.stringify({ date: new Date().toISOString(), tokenization: tok, end_to_end: e2e }, null, 2)}\n`);
+writeFileSync(path.join(ROOT, 'bench', 'out', `data${part === 'all' ? '' : `-${part}`}.json`), `${JSON.stringify(results, null, 2)}\n`);
