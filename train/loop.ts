@@ -88,6 +88,8 @@ export async function runLoop(o: LoopOptions): Promise<TrainSummary> {
     adam.load(o.resume.adam);
     await keepMetricsUpTo(metricsFile, state.step);
     log(`resumed from ${o.resume.dir} at step ${state.step}`);
+  } else {
+    await writeFileAtomic(metricsFile, ''); // a fresh start in a folder an earlier attempt left rows in
   }
 
   const total = cfg.max_steps ?? o.totalSteps;
