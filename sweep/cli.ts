@@ -20,9 +20,11 @@ const log = (e: SweepEvent) => {
       ? `skip ${e.run} (${e.reason})`
       : e.type === 'start'
         ? `start ${e.run} (pid ${e.pid})`
+        : e.type === 'prepare'
+          ? `data cache ${e.cacheDir} ${e.reused ? 'up to date' : 'built'}`
         : e.type === 'wait'
           ? `wait ${e.run}: still running from an earlier sweep (pid ${e.pid})`
-          : `${e.code === 0 ? 'done' : `FAILED (exit ${e.code ?? e.signal})`} ${e.run} in ${e.seconds.toFixed(0)} s`;
+          : `${e.code === 0 ? 'done' : e.signal ? `stopped (${e.signal})` : `FAILED (exit ${e.code})`} ${e.run} in ${e.seconds.toFixed(0)} s`;
   process.stderr.write(`sweep: ${msg}\n`);
 };
 

@@ -3,8 +3,9 @@ import { promises as fsp, openSync, closeSync } from 'node:fs';
 import path from 'node:path';
 import PQueue from 'p-queue';
 import { writeFileAtomic, writeJsonAtomic } from '../common/atomic.js';
-import { loadConfig } from '../config/load.js';
+import { ConfigError, loadConfig } from '../config/load.js';
 import { Config } from '../config/schema.js';
+import { prepare } from '../data/prepare.js';
 import type { SweepConfig } from './config.js';
 import { isDone, planRuns, sweepDir, trainCommand, type PlannedRun, type RunCommand } from './runs.js';
 import { writeSummary, type SweepSummary } from './summary.js';
@@ -13,7 +14,8 @@ export type SweepEvent =
   | { type: 'skip'; run: string; reason: string }
   | { type: 'start'; run: string; pid: number }
   | { type: 'end'; run: string; code: number | null; signal: string | null; seconds: number }
-  | { type: 'wait'; run: string; pid: number };
+  | { type: 'wait'; run: string; pid: number }
+  | { type: 'prepare'; cacheDir: string; reused: boolean };
 
 export interface SweepOptions {
   command?: RunCommand;
@@ -24,6 +26,8 @@ export interface SweepOptions {
   onEvent?: (e: SweepEvent) => void;
   /** Check every run's config against the schema before launching any (default true). */
   validate?: boolean;
+  /** Build each distinct data cache before the runs start (default true; needs `validate`). */
+  prepare?: boolean;
 }
 
 export interface SweepResult {
@@ -44,7 +48,8 @@ export async function runSweep(sweep: SweepConfig, opts: SweepOptions = {}): Pro
   const runs = planRuns(sweep);
   const dir = sweepDir(sweep);
   // A typo in a key fails here, for every run, before hours are spent on the first ones.
-  if (opts.validate ?? true) for (const run of runs) await loadConfig(Config, sweep.base, run.sets);
+  const configs = opts.validate ?? true ? await Promise.all(runs.map((run) => loadConfig(Config, sweep.base, run.sets))) : [];
+  if (opts.prepare ?? true) await prepareOnce(configs, opts.onEvent);
   await fsp.mkdir(path.join(dir, 'logs'), { recursive: true });
   await writeJsonAtomic(path.join(dir, 'sweep.json'), { ...sweep, runs: runs.map((r) => ({ name: r.name, values: r.values })) });
 
@@ -124,5 +129,29 @@ function alive(pid: number): boolean {
     return true;
   } catch {
     return false;
+  }
+}
+
+/**
+ * Runs that share a data section would all build its cache at once when they start together (each in a temp
+ * folder, then racing to rename it into place); building each distinct cache here first makes them all reuse
+ * it. Runs whose data sections differ must not share a cache folder: each would replace the others' cache.
+ */
+async function prepareOnce(configs: Config[], onEvent?: (e: SweepEvent) => void): Promise<void> {
+  const byDir = new Map<string, string>();
+  for (const c of configs) {
+    const dir = path.resolve(c.data.cache_dir);
+    const key = JSON.stringify(c.data);
+    if (byDir.has(dir) && byDir.get(dir) !== key)
+      throw new ConfigError(`sweep: runs with different data settings share data.cache_dir ${dir}; give each its own (e.g. sweep data.cache_dir too, or set it per data value)`);
+    byDir.set(dir, key);
+  }
+  const done = new Set<string>();
+  for (const c of configs) {
+    const dir = path.resolve(c.data.cache_dir);
+    if (done.has(dir)) continue;
+    done.add(dir);
+    const r = await prepare(c.data);
+    onEvent?.({ type: 'prepare', cacheDir: r.cacheDir, reused: r.reused });
   }
 }

@@ -1,4 +1,4 @@
-import { promises as fsp } from 'node:fs';
+import { existsSync, promises as fsp } from 'node:fs';
 import path from 'node:path';
 import { ROOT } from '../common/paths.js';
 import type { SweepConfig } from './config.js';
@@ -32,16 +32,22 @@ export function planRuns(sweep: SweepConfig): PlannedRun[] {
   }));
 }
 
-/** `margin-mse train --config BASE --set ...` through the project's own entry point (no npx wrapper to kill). */
+/**
+ * `margin-mse train --config BASE --set ...` through the project's own entry point (no npx wrapper to kill),
+ * in the working directory of the sweep, so relative paths in configs mean what they mean to `margin-mse train`.
+ * A run folder that already has its config.yaml is an interrupted run: `--resume` continues its latest
+ * checkpoint (the trainer refuses to start afresh over checkpoints).
+ */
 export const trainCommand: RunCommand = (run, sweep) => ({
   file: process.execPath,
   args: [
     path.join(ROOT, 'bin', 'margin-mse.js'),
     'train',
+    ...(existsSync(path.join(run.runDir, 'config.yaml')) ? ['--resume'] : []),
     ...(sweep.base ? ['--config', sweep.base] : []),
     ...run.sets.flatMap((s) => ['--set', s]),
   ],
-  cwd: ROOT,
+  cwd: process.cwd(),
 });
 
 export async function isDone(run: PlannedRun): Promise<boolean> {
