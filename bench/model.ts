@@ -4,11 +4,12 @@
  *     (2 layers, dim 128, 2 heads, FFN 512), batch 32, query 30 / passage 200 tokens;
  *   - a forward pass of a DistilBERT-size encoder (6 layers, dim 768, 12 heads, FFN 3072) over 8 passages of
  *     200 tokens.
- * On each requested tfjs backend (default: wasm, cpu, and webgpu when an adapter exists), and through
+ * On each requested tfjs backend (default: wasm, cpu, webgpu; one that cannot start gets a row saying why), and through
  * bench/torch_model.py (same shapes) with 1 thread and with every core when a Python with torch is found
  * (Debian: python3-torch + libopenblas0-pthread).
  * Run: npx tsx bench/model.ts [--backends wasm,cpu,webgpu] [--repeats 3] [--cpu-repeats 1]
  *   → table + bench/out/model.json. Medians of `repeats` timed runs after one warm-up (cpu: no warm-up).
+ * On a machine with a GPU: npx tsx bench/model.ts --backends webgpu,wasm (doctor shows the adapter).
  */
 import { spawnSync } from 'node:child_process';
 import os from 'node:os';
@@ -72,37 +73,38 @@ function benchBatch(): TripleBatch {
 }
 
 /** Median seconds of `repeats` runs of `fn`, after a warm-up unless `warm` is false. */
-function time(fn: () => void, repeats: number, warm: boolean): number {
-  if (warm) fn();
+async function time(fn: () => Promise<void>, repeats: number, warm: boolean): Promise<number> {
+  if (warm) await fn();
   const times: number[] = [];
   for (let i = 0; i < repeats; i++) {
     const t0 = performance.now();
-    fn();
+    await fn();
     times.push((performance.now() - t0) / 1000);
   }
   times.sort((a, b) => a - b);
   return times[Math.floor(times.length / 2)];
 }
 
-function trainStepSeconds(repeats: number, warm: boolean): number {
+async function trainStepSeconds(repeats: number, warm: boolean): Promise<number> {
   const model = DistilBert.random(TINY, 1);
   const adam = new Adam(model.weights);
   const nameOf = new Map([...model.weights].map(([hf, v]) => [v.name, hf]));
   const batch = benchBatch();
   const tPos = tf.tensor1d(batch.teacherPos);
   const tNeg = tf.tensor1d(batch.teacherNeg);
-  const step = () => {
+  // Reads are asynchronous: webgpu cannot read synchronously in Node (and the loss read ends the step's work).
+  const step = async () => {
     const { value, grads } = tf.variableGrads(() => {
       const { sPos, sNeg } = bertDotScores(model, batch);
       return marginMse(sPos, sNeg, tPos, tNeg);
     }, model.trainableVariables());
-    value.dataSync();
+    await value.data();
     adam.apply(new Map(Object.entries(grads).map(([name, g]) => [nameOf.get(name) ?? name, g])), 1e-5);
     tf.dispose([value, ...Object.values(grads)]);
   };
   const before = tf.memory().numTensors;
   try {
-    return time(step, repeats, warm);
+    return await time(step, repeats, warm);
   } finally {
     tf.dispose([tPos, tNeg]);
     model.dispose();
@@ -112,12 +114,17 @@ function trainStepSeconds(repeats: number, warm: boolean): number {
   }
 }
 
-function forwardSeconds(repeats: number, warm: boolean): number {
+async function forwardSeconds(repeats: number, warm: boolean): Promise<number> {
   const model = DistilBert.random(DISTILBERT_BASE, 2);
   const x = tf.tensor2d(ids(FWD_ROWS * P_LEN, 4), [FWD_ROWS, P_LEN], 'int32');
   const mask = tf.onesLike(x) as tf.Tensor2D;
   try {
-    return time(() => tf.tidy(() => void model.encode(x, mask).dataSync()), repeats, warm);
+    const forward = async () => {
+      const cls = tf.tidy(() => model.encode(x, mask)); // [rows, dim]
+      await cls.data();
+      cls.dispose();
+    };
+    return await time(forward, repeats, warm);
   } finally {
     tf.dispose([x, mask]);
     model.dispose();
@@ -133,9 +140,9 @@ async function tfjsRow(backend: Exclude<BackendChoice, 'auto'>, repeats: number)
   }
   const warm = backend !== 'cpu';
   process.stderr.write(`${backend}: training step...\n`);
-  const trainStepS = trainStepSeconds(repeats, warm);
+  const trainStepS = await trainStepSeconds(repeats, warm);
   process.stderr.write(`${backend}: forward...\n`);
-  const forwardS = forwardSeconds(repeats, warm);
+  const forwardS = await forwardSeconds(repeats, warm);
   return { backend, trainStepS, forwardS, note };
 }
 
@@ -170,6 +177,7 @@ const ratio = (a: number | null, b: number | null) => (a == null || b == null ? 
 
 async function main(): Promise<void> {
   const repeats = Number(arg('repeats', '3'));
+  // cpu takes minutes per DistilBERT-size forward; a software webgpu adapter too.
   const cpuRepeats = Number(arg('cpu-repeats', '1'));
   const requested = arg('backends', 'wasm,cpu,webgpu').split(',') as Exclude<BackendChoice, 'auto'>[];
   const loadBefore = os.loadavg()[0];

@@ -12,7 +12,7 @@ const benches = readdirSync(dir).filter((f) => f.endsWith('.ts') && f !== 'run.t
 const failed: string[] = [];
 for (const file of benches) {
   console.log(`\n=== bench/${file} ===`);
-  const r = spawnSync('npx', ['tsx', path.join(dir, file), ...process.argv.slice(2)], { stdio: 'inherit', cwd: ROOT });
+  const r = spawnSync('npx', ['tsx', path.join(dir, file)], { stdio: 'inherit', cwd: ROOT });
   if (r.status !== 0) failed.push(file);
 }
 if (failed.length > 0) {
