@@ -1,6 +1,7 @@
 import type { CommandModule } from 'yargs';
 import { loadConfig } from '../config/load.js';
 import { Config } from '../config/schema.js';
+import { NonFiniteError } from './loop.js';
 import { exportRun, train } from './trainer.js';
 
 const exportCommand: CommandModule = {
@@ -31,7 +32,15 @@ const command: CommandModule = {
       .option('resume', { type: 'boolean', default: false, describe: "continue the run's latest checkpoint" }),
   handler: async (argv) => {
     const config = await loadConfig(Config, argv.config as string | undefined, (argv.set as string[]) ?? []);
-    const summary = await train(config, { resume: argv.resume as boolean, command: ['margin-mse', ...process.argv.slice(2)].join(' ') });
+    let summary;
+    try {
+      summary = await train(config, { resume: argv.resume as boolean, command: ['margin-mse', ...process.argv.slice(2)].join(' ') });
+    } catch (e) {
+      // A run stopped on purpose (NaN/Inf) is not a bug: one clear line, like config and input errors.
+      if (!(e instanceof NonFiniteError)) throw e;
+      process.stderr.write(`margin-mse: ${e.message}\n`);
+      process.exit(1);
+    }
     process.stdout.write(`${JSON.stringify(summary, null, 2)}\n`);
   },
 };
