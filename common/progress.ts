@@ -31,7 +31,8 @@ export function progress(opts: ProgressOptions): Progress {
       .map(([k, v]) => `${k} ${v}`)
       .join(' | ');
   const rate = () => done / Math.max((Date.now() - start) / 1000, 1e-9);
-  const eta = () => (opts.total ? Math.max(opts.total - done, 0) / Math.max(rate(), 1e-9) : NaN);
+  // No ETA until something is done: a rate of 0 would promise millions of hours.
+  const eta = () => (opts.total && done > 0 ? Math.max(opts.total - done, 0) / rate() : NaN);
 
   if (stream.isTTY && process.env.CI !== 'true') {
     const bar = new cliProgress.SingleBar(
