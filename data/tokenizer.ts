@@ -89,6 +89,50 @@ const NONSPACING_MARK = /\p{Mn}/gu;
 const CAPITAL_SIGMA = /\u03a3/g;
 const WORDS = /[!-/:-@[-`{-~]|\p{P}|[^ !-/:-@[-`{-~\p{P}]+/gu;
 
+/**
+ * Word-initial vocab entries in an open-addressing table keyed by an FNV-1a hash of the characters, so a
+ * word can be looked up by its range in the text without slicing it out: most words are whole vocab
+ * entries, and not allocating a string per word is most of the fast path's speed.
+ */
+class RangeTable {
+  private readonly slots: Int32Array;
+  private readonly mask: number;
+
+  constructor(private readonly keys: string[]) {
+    let size = 1;
+    while (size < keys.length * 4) size *= 2;
+    this.slots = new Int32Array(size).fill(-1);
+    this.mask = size - 1;
+  }
+
+  static hash(s: string, start: number, end: number): number {
+    let h = 0x811c9dc5;
+    for (let i = start; i < end; i++) h = Math.imul(h ^ s.charCodeAt(i), 0x01000193);
+    return h >>> 0;
+  }
+
+  add(id: number): void {
+    const key = this.keys[id];
+    let slot = RangeTable.hash(key, 0, key.length) & this.mask;
+    while (this.slots[slot] >= 0) slot = (slot + 1) & this.mask;
+    this.slots[slot] = id;
+  }
+
+  /** The id of `s[start:end]`, or -1. */
+  get(s: string, start: number, end: number): number {
+    const len = end - start;
+    for (let slot = RangeTable.hash(s, start, end) & this.mask; ; slot = (slot + 1) & this.mask) {
+      const id = this.slots[slot];
+      if (id < 0) return -1;
+      const key = this.keys[id];
+      if (key.length !== len) continue;
+      let i = 0;
+      while (i < len && key.charCodeAt(i) === s.charCodeAt(start + i)) i++;
+      if (i === len) return id;
+    }
+  }
+}
+
 /** Steps 1-4 for a text outside the ASCII fast path. */
 export function normalize(text: string): string {
   let s = text.replace(DROP, '').replace(WHITESPACE, ' ').replace(CJK, ' $& ');
@@ -106,6 +150,8 @@ class WordPieceTokenizer implements Tokenizer {
   private readonly initial = new Map<string, number>();
   /** Continuation pieces, keyed without their `##` → id. */
   private readonly continuation = new Map<string, number>();
+  private readonly initialRanges: RangeTable;
+  private readonly continuationRanges: RangeTable;
   /** Longest piece in UTF-16 code units: bounds the greedy search. */
   private readonly maxPiece: number;
   private readonly cache = new Map<string, number[]>();
@@ -118,9 +164,16 @@ class WordPieceTokenizer implements Tokenizer {
     file: string,
   ) {
     let maxPiece = 1;
+    this.initialRanges = new RangeTable(vocab);
+    this.continuationRanges = new RangeTable(vocab.map((tok) => tok.slice(2)));
     vocab.forEach((tok, id) => {
-      if (tok.startsWith('##') && tok.length > 2) this.continuation.set(tok.slice(2), id);
-      else if (!this.initial.has(tok)) this.initial.set(tok, id);
+      if (tok.startsWith('##') && tok.length > 2) {
+        this.continuation.set(tok.slice(2), id);
+        this.continuationRanges.add(id);
+      } else if (!this.initial.has(tok)) {
+        this.initial.set(tok, id);
+        this.initialRanges.add(id);
+      }
       maxPiece = Math.max(maxPiece, tok.length);
     });
     this.maxPiece = maxPiece;
@@ -215,12 +268,19 @@ class WordPieceTokenizer implements Tokenizer {
         continue;
       }
       if (start >= 0) {
-        this.word(s.slice(start, i), out);
+        this.wordAt(s, start, i, out);
         start = -1;
       }
-      if (cls === PUNCT) this.word(s[i], out);
+      if (cls === PUNCT) this.wordAt(s, i, i + 1, out);
     }
-    if (start >= 0) this.word(s.slice(start), out);
+    if (start >= 0) this.wordAt(s, start, s.length, out);
+  }
+
+  /** `word(s.slice(start, end))`, without the slice when the word is a vocab entry (vocab entries are short). */
+  private wordAt(s: string, start: number, end: number, out: number[]): void {
+    const id = end - start <= this.maxPiece ? this.initialRanges.get(s, start, end) : -1;
+    if (id >= 0) out.push(id);
+    else this.word(s.slice(start, end), out);
   }
 
   /** Appends the WordPiece ids of one pre-tokenized word. */
@@ -251,12 +311,12 @@ class WordPieceTokenizer implements Tokenizer {
     let start = 0;
     while (start < cps.length) {
       const map = start === 0 ? this.initial : this.continuation;
+      const ranges = start === 0 ? this.initialRanges : this.continuationRanges;
       let end = Math.min(cps.length, start + this.maxPiece);
       let found = -1;
       while (end > start) {
-        const sub = ascii ? w.slice(start, end) : cps.slice(start, end).join('');
-        const id = map.get(sub);
-        if (id !== undefined) {
+        const id = ascii ? ranges.get(w, start, end) : (map.get(cps.slice(start, end).join('')) ?? -1);
+        if (id >= 0) {
           found = id;
           break;
         }
