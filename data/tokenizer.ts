@@ -8,10 +8,11 @@ import { InputError } from '../common/errors.js';
  *
  * Why hand-written instead of @huggingface/tokenizers or the native `tokenizers`: both give the goldens'
  * ids, but at ~9-11k MS MARCO passages/s, and prepare tokenizes 8.8M passages. Here printable-ASCII
- * texts (nearly all of MS MARCO) take a char-code loop with a class table instead of Unicode regexes,
- * the vocabulary is split into word-initial and `##` continuation maps (no string concatenation per
- * lookup), and whole-word results are memoized (MS MARCO's words are Zipfian). Other texts take the
- * general path, which follows the reference step by step:
+ * texts (most of MS MARCO) take a char-code loop with a class table instead of Unicode regexes, vocab
+ * entries are found by their character range in the text through an FNV hash table (no string per word,
+ * no `##` concatenation), and words that split into several pieces are memoized. Other texts are cut at
+ * ASCII whitespace and only the chunks with other characters take the general path, which follows the
+ * reference step by step:
  *  1. clean text: drop U+0000, U+FFFD and "other" characters (Unicode C*, except \t \n \r); whitespace → ' '
  *  2. put spaces around CJK ideographs
  *  3. NFD, then drop non-spacing marks (Mn)
