@@ -1,7 +1,7 @@
 /**
- * Eval benchmarks (`npx tsx bench/eval.ts [--docs N] [--queries N] [--dim N] [--k N] [--loop-docs N] [--backend B]`):
+ * Eval benchmarks (`npx tsx bench/eval.ts [--docs N] [--queries N] [--dim N] [--k N] [--loop-docs N] [--backend B] [--measures-only]`):
  * 1. every measure for 7,000 queries x 1,000 docs (goal < 2 s), on an already-sorted run and on a shuffled
- *    one (which measures must sort as trec_eval does);
+ *    one (which measures must rank as trec_eval does);
  * 2. exact top-k (default: 1,000 queries, 1M x 768 float32 documents, k 1,000) with eval/retrieve.ts's
  *    ExactSearch on a tfjs backend, against a plain JS loop (timed on `--loop-docs` documents and scaled
  *    linearly, since the full loop takes tens of minutes; also checks both give the same top-k there) and,
@@ -71,7 +71,9 @@ function benchMeasures(): Record<string, number> {
       const j = Math.floor((rnd[(r++ % rnd.length)] + 0.5) * (i + 1));
       [mixed[i], mixed[j]] = [mixed[j], mixed[i]];
     }
-    shuffled.set(String(q), mixed);
+    // Fresh objects in the shuffled order, as readRun allocates them from an unsorted file (shuffling the
+    // sorted run's own objects would also scatter them in memory, which no real run does).
+    shuffled.set(String(q), mixed.map((d) => ({ docno: d.docno, score: d.score })));
   }
   const measures = ['mrr@10', 'ndcg@10', 'recall@100', 'recall@1000', 'p@10', 'map', 'map@1000'];
   const run = (x: Run): number => best([0, 1, 2].map(() => time(() => evaluate(qrels, x, { measures, minRel: 1 }))));
@@ -166,12 +168,16 @@ async function benchRetrieval(): Promise<Record<string, unknown>> {
 }
 
 const measures = benchMeasures();
+if (process.argv.includes('--measures-only')) {
+  process.stdout.write(`measures: sorted ${measures.sortedSeconds.toFixed(3)} s, unsorted ${measures.shuffledSeconds.toFixed(3)} s (7 measures, 7000 q x 1000 docs); load average ${os.loadavg()[0].toFixed(1)}\n`);
+  process.exit(0);
+}
 const retrieval = await benchRetrieval();
 const rj = retrieval as { tfjsSeconds: number; jsLoop: { scaledSeconds: number; docs: number }; torch: { seconds?: number; threads?: number } | string };
 const torchSeconds = typeof rj.torch === 'object' ? rj.torch.seconds : undefined;
 const rows = [
   ['measures: 7 measures, 7000 q x 1000 docs, sorted run', `${measures.sortedSeconds.toFixed(3)} s`, 'goal < 2 s'],
-  ['measures: same, shuffled run (sorted by measures)', `${measures.shuffledSeconds.toFixed(3)} s`, 'goal < 2 s'],
+  ['measures: same, unsorted run (ranked by measures)', `${measures.shuffledSeconds.toFixed(3)} s`, 'goal < 2 s'],
   [`top-${retrieval.k}: ${retrieval.queries} q x ${retrieval.docs} x ${retrieval.dim}, tfjs ${retrieval.backend}`, `${rj.tfjsSeconds.toFixed(2)} s`, ''],
   [`  plain JS loop (${rj.jsLoop.docs} docs, scaled)`, `${rj.jsLoop.scaledSeconds.toFixed(1)} s`, `tfjs ${(rj.jsLoop.scaledSeconds / rj.tfjsSeconds).toFixed(1)}x faster`],
   [

@@ -80,16 +80,26 @@ interface Hits {
 /**
  * Finds the hits' trec_eval ranks. Every measure depends only on where the judged-relevant documents
  * rank, so a run that is not already in trec_eval order need not be sorted: with few hits (MS MARCO has
- * ~1 per query) each hit's rank is the number of documents ordered before it, O(docs x hits), which is
- * several times cheaper than sorting 1,000 documents; with many hits (TREC DL) it sorts.
+ * ~1 per query) each hit's rank is the number of documents ordered before it, O(docs x hits), several
+ * times cheaper than sorting 1,000 documents; with many hits (TREC DL) it sorts. Likewise, with few
+ * countable judgments the run is scanned for them by string equality instead of one Map lookup per
+ * retrieved document.
  */
 function rankedHits(docs: Scored[], judged: Map<string, number>, minRel: number): Hits {
   const counts = (g: number | undefined): g is number => g !== undefined && (g > 0 || g >= minRel);
   let sorted = true;
-  const idx: number[] = [];
-  for (let i = 0; i < docs.length; i++) {
-    if (i > 0 && sorted && compareScored(docs[i - 1], docs[i]) > 0) sorted = false;
-    if (counts(judged.get(docs[i].docno))) idx.push(i);
+  for (let i = 1; i < docs.length && sorted; i++) if (compareScored(docs[i - 1], docs[i]) > 0) sorted = false;
+  const wanted: string[] = [];
+  for (const [docno, g] of judged) if (counts(g)) wanted.push(docno);
+  let idx: number[] = [];
+  if (wanted.length <= 8) {
+    for (let i = 0; i < docs.length; i++) {
+      const d = docs[i].docno;
+      for (let w = 0; w < wanted.length; w++) if (wanted[w] === d) idx.push(i);
+    }
+  } else {
+    idx = [];
+    for (let i = 0; i < docs.length; i++) if (counts(judged.get(docs[i].docno))) idx.push(i);
   }
   if (sorted) return { ranks: idx, grades: idx.map((i) => judged.get(docs[i].docno)!) };
   if (idx.length > 16) {
@@ -105,9 +115,13 @@ function rankedHits(docs: Scored[], judged: Map<string, number>, minRel: number)
     return hits;
   }
   const found = idx.map((i) => {
+    const { score, docno } = docs[i];
     let rank = 0;
-    for (let j = 0; j < docs.length; j++) if (compareScored(docs[j], docs[i]) < 0) rank++;
-    return { rank, grade: judged.get(docs[i].docno)! };
+    for (let j = 0; j < docs.length; j++) {
+      const o = docs[j];
+      if (o.score > score || (o.score === score && o.docno > docno)) rank++;
+    }
+    return { rank, grade: judged.get(docno)! };
   });
   found.sort((a, b) => a.rank - b.rank);
   return { ranks: found.map((f) => f.rank), grades: found.map((f) => f.grade) };
