@@ -7,8 +7,9 @@
  * On each requested tfjs backend (default: wasm, cpu, webgpu; one that cannot start gets a row saying why), and through
  * bench/torch_model.py (same shapes) with 1 thread and with every core when a Python with torch is found
  * (Debian: python3-torch + libopenblas0-pthread).
- * Run: npx tsx bench/model.ts [--backends wasm,cpu,webgpu] [--repeats 3] [--cpu-repeats 1]
- *   → table + bench/out/model.json. Medians of `repeats` timed runs after one warm-up (cpu: no warm-up).
+ * Run: npx tsx bench/model.ts [--backends wasm,cpu,webgpu] [--repeats 3] [--slow-repeats 1]
+ *   → table + bench/out/model.json. Medians of `repeats` timed runs after one warm-up; cpu and a software
+ *   webgpu adapter: `slow-repeats` runs without warm-up.
  * On a machine with a GPU: npx tsx bench/model.ts --backends webgpu,wasm (doctor shows the adapter).
  */
 import { spawnSync } from 'node:child_process';
@@ -131,18 +132,20 @@ async function forwardSeconds(repeats: number, warm: boolean): Promise<number> {
   }
 }
 
-async function tfjsRow(backend: Exclude<BackendChoice, 'auto'>, repeats: number): Promise<Row> {
+/** `slowRepeats` (and no warm-up) on cpu and on a software webgpu adapter: minutes per DistilBERT-size forward. */
+async function tfjsRow(backend: Exclude<BackendChoice, 'auto'>, repeats: number, slowRepeats: number): Promise<Row> {
   let note: string;
   try {
     note = (await initBackend(backend, { quiet: true })).reasons[0].replace(/^using \w+: /, '');
   } catch (err) {
     return { backend, trainStepS: null, forwardS: null, note: (err as Error).message.split('\n').slice(1).join('; ').trim() };
   }
-  const warm = backend !== 'cpu';
+  const slow = backend === 'cpu' || (backend === 'webgpu' && note.includes('software'));
+  const n = slow ? slowRepeats : repeats;
   process.stderr.write(`${backend}: training step...\n`);
-  const trainStepS = await trainStepSeconds(repeats, warm);
+  const trainStepS = await trainStepSeconds(n, !slow);
   process.stderr.write(`${backend}: forward...\n`);
-  const forwardS = await forwardSeconds(repeats, warm);
+  const forwardS = await forwardSeconds(n, !slow);
   return { backend, trainStepS, forwardS, note };
 }
 
@@ -177,12 +180,11 @@ const ratio = (a: number | null, b: number | null) => (a == null || b == null ? 
 
 async function main(): Promise<void> {
   const repeats = Number(arg('repeats', '3'));
-  // cpu takes minutes per DistilBERT-size forward; a software webgpu adapter too.
-  const cpuRepeats = Number(arg('cpu-repeats', '1'));
+  const slowRepeats = Number(arg('slow-repeats', '1'));
   const requested = arg('backends', 'wasm,cpu,webgpu').split(',') as Exclude<BackendChoice, 'auto'>[];
   const loadBefore = os.loadavg()[0];
   const rows: Row[] = [...torchRows(repeats)];
-  for (const b of requested) rows.push(await tfjsRow(b, b === 'cpu' ? cpuRepeats : repeats));
+  for (const b of requested) rows.push(await tfjsRow(b, repeats, slowRepeats));
   const torch1 = rows.find((r) => r.backend === 'pytorch-1t');
   const torchN = rows.find((r) => r.backend.startsWith('pytorch-') && r !== torch1) ?? torch1;
 

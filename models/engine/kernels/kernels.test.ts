@@ -96,6 +96,9 @@ describe('wasm BatchMatMul matches cpu', () => {
     { a: [2, 1, 6, 8], b: [3, 8, 5], tA: false, tB: false }, // both broadcast: out [2, 3, 6, 5]
     { a: [3, 1, 8, 6], b: [1, 4, 5, 8], tA: true, tB: true }, // both broadcast and transposed
     { a: [1, 1], b: [1, 1], tA: false, tB: false },
+    { a: [20, 9], b: [20, 2], tA: true, tB: false }, // weight gradient, cheaper as (Bᵀ A)ᵀ
+    { a: [1, 20, 9], b: [4, 20], tA: true, tB: true }, // both transposed: (B A)ᵀ
+    { a: [9, 20], b: [2, 20], tA: false, tB: true },
   ];
   for (const [n, c] of cases.entries()) {
     it(`[${c.a}]${c.tA ? 'ᵀ' : ''} x [${c.b}]${c.tB ? 'ᵀ' : ''}`, async () => {

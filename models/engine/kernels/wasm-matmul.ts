@@ -57,8 +57,15 @@ export function wasmBatchMatMulConfig(stock: KernelConfig): KernelConfig {
         : reshape(x, [batch, rows, cols]);
     const product = (x: TensorInfo, y: TensorInfo) =>
       stockMatMul({ inputs: { a: x, b: y }, backend, attrs: { transposeA: false, transposeB: false } }) as TensorInfo;
+    const transpose2d = (x: TensorInfo) => transposeK({ inputs: { x }, backend, attrs: { perm: [1, 0] } }) as TensorInfo;
 
     try {
+      if (batchA === 1 && batchB === 1) {
+        const ops = { reshape, transposeTemp: (x: TensorInfo) => keep(transpose2d(x)), product, transposeOut: transpose2d, keep };
+        const out = singleProduct(a, b, m, k, n, transposeA, transposeB, ops);
+        out.shape = outShape;
+        return out;
+      }
       const a3 = canonical(a, batchA, m, k, transposeA); // [batchA, m, k]
       const b3 = canonical(b, batchB, k, n, transposeB); // [batchB, k, n]
       if (batchB === 1 && batchA === util.sizeFromShape(outOuter)) {
@@ -73,6 +80,38 @@ export function wasmBatchMatMulConfig(stock: KernelConfig): KernelConfig {
     }
   };
   return { kernelName: BatchMatMul, backendName: 'wasm', setupFunc: stock.setupFunc, kernelFunc };
+}
+
+/**
+ * One 2-D product C [m, n] = op(A) op(B), computed either directly (materializing each transposed operand)
+ * or as C = (op(B)ᵀ op(A)ᵀ)ᵀ (materializing the untransposed operands' transposes and transposing the
+ * result), whichever copies fewer elements. Why: the weight gradient Xᵀ·dY of a [T, 512] x [T, 128] pair
+ * would transpose the wide [T, 512] side; the swapped form transposes [T, 128] and a [128, 512] result.
+ */
+function singleProduct(
+  a: TensorInfo,
+  b: TensorInfo,
+  m: number,
+  k: number,
+  n: number,
+  tA: boolean,
+  tB: boolean,
+  ops: {
+    reshape: (x: TensorInfo, shape: number[]) => TensorInfo; // temporary view
+    transposeTemp: (x: TensorInfo) => TensorInfo; // temporary transposed copy
+    product: (x: TensorInfo, y: TensorInfo) => TensorInfo; // untransposed 2-D product, a new tensor
+    transposeOut: (x: TensorInfo) => TensorInfo; // transposed copy, a new tensor
+    keep: (x: TensorInfo) => TensorInfo; // marks a tensor for disposal when the kernel ends
+  },
+): TensorInfo {
+  const { reshape, transposeTemp, product, transposeOut, keep } = ops;
+  const a2 = reshape(a, tA ? [k, m] : [m, k]);
+  const b2 = reshape(b, tB ? [n, k] : [k, n]);
+  const direct = (tA ? m * k : 0) + (tB ? k * n : 0);
+  const swapped = (tA ? 0 : m * k) + (tB ? 0 : k * n) + m * n;
+  if (direct <= swapped) return product(tA ? transposeTemp(a2) : a2, tB ? transposeTemp(b2) : b2); // [m, n]
+  const ct = keep(product(tB ? b2 : transposeTemp(b2), tA ? a2 : transposeTemp(a2))); // [n, m]
+  return transposeOut(ct); // [m, n]
 }
 
 /** One fast 2-D product per output batch index, copied into the output. Outer dims broadcast as numpy. */
