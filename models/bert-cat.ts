@@ -3,6 +3,7 @@ import path from 'node:path';
 import * as tf from '@tensorflow/tfjs-core';
 import { z } from 'zod';
 import { InputError } from '../common/errors.js';
+import { compare, readReference, type ParityReport, type Quantity } from './reference.js';
 import { readSafetensorsRaw, type RawTensor } from './safetensors.js';
 import {
   BERT_LAYER_NAMES,
@@ -228,20 +229,8 @@ export async function loadBertCat(dir: string): Promise<BertCat> {
   return BertCat.fromWeights(config, form, weights);
 }
 
-/** One compared quantity, as in models/parity.ts: maxRel = max |ours - ref| / max |ref|. */
-export interface BertCatQuantity {
-  name: string;
-  maxAbs: number;
-  maxRel: number;
-  tol: number;
-  ok: boolean;
-}
-
-export interface BertCatParityReport {
-  backend: string;
+export interface BertCatParityReport extends ParityReport {
   form: BertCatForm;
-  quantities: BertCatQuantity[];
-  ok: boolean;
 }
 
 /** A BERT_Cat reference (../shared/goldens/bert-cat-tiny/golden.json): inputs and what PyTorch computed. */
@@ -255,34 +244,12 @@ const Reference = z.object({
 
 export const BERT_CAT_TOL = 1e-4;
 
-function compare(name: string, ours: ArrayLike<number>, ref: ArrayLike<number>, tol: number): BertCatQuantity {
-  let maxAbs = 0;
-  let scale = 0;
-  for (let i = 0; i < ref.length; i++) {
-    maxAbs = Math.max(maxAbs, Math.abs(ours[i] - ref[i]));
-    scale = Math.max(scale, Math.abs(ref[i]));
-  }
-  const maxRel = maxAbs / Math.max(scale, 1e-12);
-  return { name, maxAbs, maxRel, tol, ok: ours.length === ref.length && maxRel <= tol };
-}
-
 /**
  * Recomputes a BERT_Cat reference on the current backend: the [CLS] vectors and the scores (those the
  * reference holds), for `margin-mse model parity` and the tests.
  */
 export async function bertCatParity(modelDir: string, referenceFile: string, tol = BERT_CAT_TOL): Promise<BertCatParityReport> {
-  let raw: unknown;
-  try {
-    raw = JSON.parse(await fsp.readFile(referenceFile, 'utf8'));
-  } catch (e) {
-    throw new InputError(referenceFile, undefined, 'a readable JSON reference', (e as Error).message);
-  }
-  const r = Reference.safeParse(raw);
-  if (!r.success) {
-    const i = r.error.issues[0];
-    throw new InputError(referenceFile, undefined, `a BERT_Cat reference (${i.message} at ${i.path.join('.') || 'top level'})`);
-  }
-  const ref = r.data;
+  const ref = await readReference(referenceFile, Reference, 'a BERT_Cat reference');
   const b = ref.input_ids.length;
   const L = ref.input_ids[0]?.length ?? 0;
   for (const key of ['input_ids', 'token_type_ids', 'attention_mask'] as const) {
@@ -296,7 +263,7 @@ export async function bertCatParity(modelDir: string, referenceFile: string, tol
       const mask = tf.tensor2d(ref.attention_mask, [b, L], 'int32');
       return model.forward(ids, types, mask);
     });
-    const quantities: BertCatQuantity[] = [];
+    const quantities: Quantity[] = [];
     if (ref.cls) quantities.push(compare('cls', cls.dataSync(), ref.cls.flat(), tol));
     if (ref.scores) quantities.push(compare('scores', scores.dataSync(), ref.scores, tol));
     tf.dispose([cls, scores]);

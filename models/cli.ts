@@ -1,9 +1,8 @@
-import { promises as fsp } from 'node:fs';
 import type { Argv, CommandModule } from 'yargs';
-import { InputError } from '../common/errors.js';
 import { bertCatParity } from './bert-cat.js';
 import { BACKEND_CHOICES, initBackend, type BackendChoice } from './engine/backend.js';
-import { bertDotParity, type ParityReport } from './parity.js';
+import { bertDotParity } from './parity.js';
+import { readReferenceJson, type ParityReport } from './reference.js';
 
 interface ParityArgs {
   model: string;
@@ -36,17 +35,12 @@ const parityCommand: CommandModule<object, ParityArgs> = {
 };
 
 async function isBertCatReference(file: string): Promise<boolean> {
-  let raw: unknown;
-  try {
-    raw = JSON.parse(await fsp.readFile(file, 'utf8'));
-  } catch (e) {
-    throw new InputError(file, undefined, 'a readable JSON reference', (e as Error).message);
-  }
+  const raw = await readReferenceJson(file);
   return raw !== null && typeof raw === 'object' && 'token_type_ids' in raw;
 }
 
 /** One line per quantity: name, max abs diff, max rel diff, tolerance, verdict; then the summary. */
-export function formatReport(r: ParityReport): string {
+function formatReport(r: ParityReport): string {
   const width = Math.max(8, ...r.quantities.map((q) => q.name.length));
   const e = (x: number) => (Number.isFinite(x) ? x.toExponential(2) : String(x));
   const lines = [`${'quantity'.padEnd(width)}  ${'max abs'.padStart(9)}  ${'max rel'.padStart(9)}  ${'tol'.padStart(9)}`];

@@ -1,4 +1,3 @@
-import { promises as fsp } from 'node:fs';
 import * as tf from '@tensorflow/tfjs-core';
 import { z } from 'zod';
 import { InputError } from '../common/errors.js';
@@ -8,35 +7,23 @@ import { marginMse } from '../train/losses.js';
 import { bertDotScores } from './bert-dot.js';
 import type { DistilBert } from './distilbert.js';
 import { loadDistilBert } from './hf.js';
+import { compare, readReference, type ParityReport, type Quantity } from './reference.js';
+
+// Re-exported: models/engine/webgpu.test.ts compares through this module.
+export { compare, type Quantity };
 
 /**
  * Parity of the BERT_Dot student with a reference (PyTorch) computation, in the format of
  * ../shared/goldens/distilbert-tiny/golden.json (documented in docs/models.md). Every quantity the reference
  * holds is recomputed here and compared; absent ones are skipped, so a reference may hold only CLS vectors.
  *
- * Difference of a quantity: maxAbs = max |ours - ref| over its values; maxRel = maxAbs / max(max |ref|, floor).
+ * Differences are as in models/reference.ts (`compare`).
  * Gradients use floor = 1e-5 × the reference's global gradient norm: some gradients are zero in exact
  * arithmetic (the key biases: softmax ignores a constant added to every score of a query), and the
  * reference then holds float noise of ~1e-7 that no other implementation reproduces.
  */
 export const TOL_OUTPUT = 1e-4;
 export const TOL_GRAD = 1e-3;
-
-export interface Quantity {
-  name: string;
-  maxAbs: number;
-  maxRel: number;
-  /** What `ok` was judged against (relative, or absolute for noise-driven Adam steps, see `note`). */
-  tol: number;
-  ok: boolean;
-  note?: string;
-}
-
-export interface ParityReport {
-  backend: string;
-  quantities: Quantity[];
-  ok: boolean;
-}
 
 const Ids = z.object({ input_ids: z.array(z.array(z.number().int())), attention_mask: z.array(z.array(z.number().int())) });
 const Vec = z.array(z.number());
@@ -64,18 +51,7 @@ const Reference = z.object({
 export type BertDotReference = z.output<typeof Reference>;
 
 export async function readBertDotReference(file: string): Promise<BertDotReference> {
-  let raw: unknown;
-  try {
-    raw = JSON.parse(await fsp.readFile(file, 'utf8'));
-  } catch (e) {
-    throw new InputError(file, undefined, 'a readable JSON reference', (e as Error).message);
-  }
-  const r = Reference.safeParse(raw);
-  if (!r.success) {
-    const i = r.error.issues[0];
-    throw new InputError(file, undefined, `a BERT_Dot reference (${i.message} at ${i.path.join('.') || 'top level'})`);
-  }
-  const ref = r.data;
+  const ref = await readReference(file, Reference, 'a BERT_Dot reference');
   for (const part of ['query', 'pos', 'neg'] as const) {
     const { input_ids: ids, attention_mask: mask } = ref[part];
     const L = ids[0]?.length ?? 0;
@@ -105,20 +81,6 @@ export function referenceBatch(ref: BertDotReference): TripleBatch {
     teacherNeg: Float32Array.from(ref.teacher_neg ?? new Array(b).fill(0)),
     hasTeacher: ref.teacher_pos !== undefined && ref.teacher_neg !== undefined,
   };
-}
-
-/** Compares `ours` with `ref` (same length) as described at the top of the file. */
-export function compare(name: string, ours: ArrayLike<number>, ref: ArrayLike<number>, tol: number, floor = 0): Quantity {
-  if (ours.length !== ref.length) return { name, maxAbs: Infinity, maxRel: Infinity, tol, ok: false, note: `${ours.length} values, reference has ${ref.length}` };
-  let maxAbs = 0;
-  let scale = floor;
-  for (let i = 0; i < ref.length; i++) {
-    const d = Math.abs(ours[i] - ref[i]);
-    maxAbs = Number.isNaN(d) ? Infinity : Math.max(maxAbs, d);
-    scale = Math.max(scale, Math.abs(ref[i]));
-  }
-  const maxRel = scale === 0 ? (maxAbs === 0 ? 0 : Infinity) : maxAbs / scale;
-  return { name, maxAbs, maxRel, tol, ok: maxRel <= tol };
 }
 
 /** Loads the model folder and runs every comparison the reference allows. */
