@@ -1,3 +1,5 @@
+import { rng } from '../data/shuffle.js';
+
 /**
  * Small statistics helpers for teacher scores: streaming moments, quantiles, ranks, correlations and a
  * seeded reservoir. Hand-written because they are a few lines each and need typed arrays for 40M rows.
@@ -88,18 +90,6 @@ export function spearman(x: ArrayLike<number>, y: ArrayLike<number>): number {
   return pearson(ranks(x), ranks(y));
 }
 
-/** mulberry32: a tiny seeded PRNG, so a sampled summary is the same on every run. */
-export function rng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
-
 /**
  * Keeps every row up to `cap` rows, then a uniform sample of `cap` (reservoir sampling, Algorithm R):
  * quantiles and ranks need the values, and 40M rows x teachers x 2 scores would not fit.
@@ -117,7 +107,7 @@ export class Reservoir {
     seed = 1,
   ) {
     this.data = new Float64Array(width * cap);
-    this.random = rng(seed);
+    this.random = rng(seed); // data/shuffle.ts's mulberry32: the same sample on every run
   }
 
   add(row: ArrayLike<number>): void {

@@ -2,6 +2,7 @@ import * as tf from '@tensorflow/tfjs-core';
 import type { BatchCursor, BatchSource, TripleBatch } from '../data/batch.js';
 import type { Qrels } from '../data/qrels.js';
 import type { Run } from '../data/runs.js';
+import { rng } from '../data/shuffle.js';
 import type { Student } from './student.js';
 
 /**
@@ -14,18 +15,6 @@ import type { Student } from './student.js';
  */
 export const TOPICS = 12;
 export const VOCAB = 64;
-
-/** mulberry32: a tiny seeded PRNG (deterministic across runs and machines). */
-export function rng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
 
 const noise = (r: () => number) => 2 * TOPICS + 1 + Math.floor(r() * (VOCAB - 2 * TOPICS - 1));
 
