@@ -10,7 +10,7 @@ import { type Checkpoint, type LoopState, saveBest, saveCheckpoint } from './che
 import { clipByGlobalNorm, globalNorm } from './clip.js';
 import type { TrainConfig } from './config.js';
 import { LOSSES } from './losses.js';
-import { type MetricsRow, renderCurves } from './metrics.js';
+import { type MetricsRow, readMetricsLines, renderCurves } from './metrics.js';
 import { lrAt } from './schedule.js';
 import { batchGradients } from './step.js';
 import type { Student } from './student.js';
@@ -238,9 +238,8 @@ export async function runLoop(o: LoopOptions): Promise<TrainSummary> {
   return summary;
 }
 
-/** On resume, drops metrics rows written after the checkpoint (they will be written again). */
+/** On resume, drops metrics rows written after the checkpoint (they will be written again) and a torn last row. */
 async function keepMetricsUpTo(file: string, step: number): Promise<void> {
-  const text = await fsp.readFile(file, 'utf8').catch(() => '');
-  const kept = text.split('\n').filter((l) => l.trim() && (JSON.parse(l) as MetricsRow).step <= step);
-  await writeFileAtomic(file, kept.map((l) => `${l}\n`).join(''));
+  const kept = (await readMetricsLines(file)).filter((l) => l.row.step <= step);
+  await writeFileAtomic(file, kept.map((l) => `${l.text}\n`).join(''));
 }

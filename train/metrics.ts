@@ -1,5 +1,6 @@
 import { promises as fsp } from 'node:fs';
 import type { TopLevelSpec } from 'vega-lite';
+import { InputError, show } from '../common/errors.js';
 import { lineSpec, renderChart } from '../common/plot.js';
 
 /** One line of metrics.jsonl: a training row (loss, lr, throughput) or a validation row. */
@@ -15,9 +16,28 @@ export interface MetricsRow {
   best?: boolean;
 }
 
+/**
+ * The rows of metrics.jsonl with their text. Rows are appended one at a time, so a run killed mid-append
+ * leaves at most a torn last line (no `\n` after it): that one is dropped. Any other line that is not JSON
+ * is an InputError naming it.
+ */
+export async function readMetricsLines(file: string): Promise<{ text: string; row: MetricsRow }[]> {
+  const lines = (await fsp.readFile(file, 'utf8').catch(() => '')).split('\n');
+  const out: { text: string; row: MetricsRow }[] = [];
+  for (const [i, text] of lines.entries()) {
+    if (!text.trim()) continue;
+    try {
+      out.push({ text, row: JSON.parse(text) as MetricsRow });
+    } catch {
+      if (i === lines.length - 1) break; // the torn last line
+      throw new InputError(file, i + 1, 'a JSON metrics row', show(text));
+    }
+  }
+  return out;
+}
+
 export async function readMetrics(file: string): Promise<MetricsRow[]> {
-  const text = await fsp.readFile(file, 'utf8').catch(() => '');
-  return text.split('\n').filter((l) => l.trim()).map((l) => JSON.parse(l) as MetricsRow);
+  return (await readMetricsLines(file)).map((l) => l.row);
 }
 
 /**
