@@ -2,7 +2,7 @@ import { createHash } from 'node:crypto';
 import { promises as fsp } from 'node:fs';
 import path from 'node:path';
 import type * as tf from '@tensorflow/tfjs-core';
-import { writeDirAtomic } from '../common/atomic.js';
+import { writeDirAtomic, writeJsonAtomic } from '../common/atomic.js';
 import type { BatchCursor } from '../data/batch.js';
 import type { AdamState } from './adam.js';
 import { readSafetensors as readTensors, writeSafetensors as writeTensors } from '../models/safetensors.js';
@@ -54,11 +54,12 @@ async function sha256(file: string): Promise<string> {
 /** Writes model weights and config.json into `dir` (an HF-style folder: config.json + model.safetensors). */
 async function writeModel(dir: string, weights: Map<string, tf.Tensor>, modelConfig: Record<string, unknown>): Promise<void> {
   await writeTensors(path.join(dir, 'model.safetensors'), weights);
-  await fsp.writeFile(path.join(dir, 'config.json'), `${JSON.stringify(modelConfig, null, 2)}\n`);
+  await writeJsonAtomic(path.join(dir, 'config.json'), modelConfig);
 }
 
 /**
- * Writes `<runDir>/step-NNNNNNNN/` atomically (filled in a temp directory, then renamed): model.safetensors,
+ * Writes `<runDir>/step-NNNNNNNN/` atomically (filled in a temp directory, then renamed; every file fsynced
+ * before the rename, so a power loss cannot leave the folder with empty files): model.safetensors,
  * config.json (model config), optimizer.safetensors (Adam moments `m.<name>`, `v.<name>`), state.json
  * (loop state, Adam step, data cursor, seed, file hashes; written last). Then keeps only the newest `keep`.
  */
@@ -77,7 +78,7 @@ export async function saveCheckpoint(
     const files: Record<string, string> = {};
     for (const f of ['model.safetensors', 'config.json', 'optimizer.safetensors']) files[f] = await sha256(path.join(tmp, f));
     const state: CheckpointState = { format: 1, ...c.state, files };
-    await fsp.writeFile(path.join(tmp, 'state.json'), `${JSON.stringify(state, null, 2)}\n`);
+    await writeJsonAtomic(path.join(tmp, 'state.json'), state);
   });
   const steps = await listSteps(runDir);
   for (const old of steps.slice(0, Math.max(steps.length - keep, 0))) {
@@ -153,7 +154,7 @@ export async function saveBest(
   const dir = path.join(runDir, 'best');
   await writeDirAtomic(dir, async (tmp) => {
     await writeModel(tmp, weights, modelConfig);
-    await fsp.writeFile(path.join(tmp, 'best.json'), `${JSON.stringify(info, null, 2)}\n`);
+    await writeJsonAtomic(path.join(tmp, 'best.json'), info);
   });
   return dir;
 }
