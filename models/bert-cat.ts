@@ -242,7 +242,7 @@ const Reference = z.object({
   scores: z.array(z.number()).optional(),
 });
 
-export const BERT_CAT_TOL = 1e-4;
+const BERT_CAT_TOL = 1e-4;
 
 /**
  * Recomputes a BERT_Cat reference on the current backend: the [CLS] vectors and the scores (those the

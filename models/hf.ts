@@ -21,7 +21,7 @@ const CONVERT_HINT =
   'DIR/pytorch_model.bin DIR/model.safetensors';
 
 /** Reads and checks a folder's config.json as a DistilBertConfig. */
-export async function readDistilBertConfig(dir: string): Promise<DistilBertConfig> {
+async function readDistilBertConfig(dir: string): Promise<DistilBertConfig> {
   const file = path.join(dir, 'config.json');
   let raw: Record<string, unknown>;
   try {

@@ -141,7 +141,7 @@ export function embed(ids: tf.Tensor, w: EmbeddingWeights, typeIds?: tf.Tensor):
  * Multi-head self-attention. x: [b, L, dim], bias: [b, 1, 1, L] from additiveMask → [b, L, dim]
  * (before the residual). Queries are scaled by 1/√(head dim) before the product, as DistilBERT does.
  */
-export function selfAttention(x: tf.Tensor, bias: tf.Tensor, w: LayerWeights, nHeads: number): tf.Tensor {
+function selfAttention(x: tf.Tensor, bias: tf.Tensor, w: LayerWeights, nHeads: number): tf.Tensor {
   const [b, L, dim] = x.shape;
   const dh = dim / nHeads;
   // [b, L, dim] → [b, heads, L, dh]
@@ -157,7 +157,7 @@ export function selfAttention(x: tf.Tensor, bias: tf.Tensor, w: LayerWeights, nH
 }
 
 /** One post-LN block: LN(x + Attn(x)), then LN(h + FFN(h)). x: [b, L, dim] → [b, L, dim]. */
-export function encoderLayer(x: tf.Tensor, bias: tf.Tensor, w: LayerWeights, nHeads: number): tf.Tensor {
+function encoderLayer(x: tf.Tensor, bias: tf.Tensor, w: LayerWeights, nHeads: number): tf.Tensor {
   const h = layerNorm(tf.add(x, selfAttention(x, bias, w, nHeads)), w.attnNorm);
   const ffn = linear(gelu(linear(h, w.ffnIn)), w.ffnOut); // [b, L, hidden] inside
   return layerNorm(tf.add(h, ffn), w.outNorm);

@@ -7,12 +7,12 @@ import type { BertCat } from '../models/bert-cat.js';
  * chunks that pad only to their own longest pair: MS MARCO pairs vary from ~20 to 256+ tokens, attention
  * costs the square of the padded length, and padding a whole batch to its longest pair wastes most of it.
  */
-export interface EncodedPair {
+interface EncodedPair {
   ids: Int32Array;
   typeIds: Int32Array;
 }
 
-export interface PaddedPairs {
+interface PaddedPairs {
   ids: Int32Array; // [pairs, length]
   typeIds: Int32Array; // [pairs, length]
   mask: Int32Array; // [pairs, length]
@@ -20,7 +20,7 @@ export interface PaddedPairs {
 }
 
 /** Pads rows with `padId` to the longest row. */
-export function padPairs(rows: EncodedPair[], padId: number): PaddedPairs {
+function padPairs(rows: EncodedPair[], padId: number): PaddedPairs {
   const L = Math.max(...rows.map((e) => e.ids.length));
   const ids = new Int32Array(rows.length * L).fill(padId);
   const typeIds = new Int32Array(rows.length * L);
@@ -34,7 +34,7 @@ export function padPairs(rows: EncodedPair[], padId: number): PaddedPairs {
 }
 
 /** Scores padded pairs; returns plain numbers [pairs] (no tensors left behind). */
-export function scorePadded(model: BertCat, p: PaddedPairs): Float32Array {
+function scorePadded(model: BertCat, p: PaddedPairs): Float32Array {
   const n = p.ids.length / p.length;
   const scores = tf.tidy(() =>
     model.score(tf.tensor2d(p.ids, [n, p.length], 'int32'), tf.tensor2d(p.typeIds, [n, p.length], 'int32'), tf.tensor2d(p.mask, [n, p.length], 'int32')),

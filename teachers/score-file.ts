@@ -57,7 +57,7 @@ export async function* readScores(file: string, format: ScoreFormat, opts: { bad
  * A score as text: 8 significant digits keep every float32 teacher score exactly (float32 has ~7.2)
  * while dropping the float64 noise of a mean (2.3333333 rather than 2.3333333333333335).
  */
-export function formatScore(x: number): string {
+function formatScore(x: number): string {
   if (!Number.isFinite(x)) throw new Error(`score is not finite: ${x}`);
   return String(Number(x.toPrecision(8)));
 }

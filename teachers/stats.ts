@@ -153,7 +153,7 @@ export async function scoreStats(files: string[], opts: StatsOptions = {}): Prom
 }
 
 /** Margin histogram rows: one series per teacher, `bins` equal bins over the joint range, y = share of triples. */
-export function marginHistogram(names: string[], margins: Float64Array[], bins = 40): { x: number; y: number; series: string }[] {
+function marginHistogram(names: string[], margins: Float64Array[], bins = 40): { x: number; y: number; series: string }[] {
   let lo = Infinity;
   let hi = -Infinity;
   for (const m of margins) for (const v of m) (lo = Math.min(lo, v)), (hi = Math.max(hi, v));

@@ -45,7 +45,7 @@ export interface Checkpoint {
 }
 
 const STEP_DIR = /^step-(\d+)$/;
-export const stepDirName = (step: number) => `step-${String(step).padStart(8, '0')}`;
+const stepDirName = (step: number) => `step-${String(step).padStart(8, '0')}`;
 
 async function sha256(file: string): Promise<string> {
   return createHash('sha256').update(await fsp.readFile(file)).digest('hex');
@@ -94,7 +94,7 @@ async function listSteps(runDir: string): Promise<number[]> {
 }
 
 /** Why a checkpoint folder is not loadable, or null when its state.json parses and every hash matches. */
-export async function verifyCheckpoint(dir: string): Promise<string | null> {
+async function verifyCheckpoint(dir: string): Promise<string | null> {
   let state: CheckpointState;
   try {
     state = JSON.parse(await fsp.readFile(path.join(dir, 'state.json'), 'utf8')) as CheckpointState;

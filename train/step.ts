@@ -4,7 +4,7 @@ import type { LossFn } from './losses.js';
 import type { Student } from './student.js';
 
 /** Rows [start, end) of a batch, keeping its padded lengths (so each row computes exactly as in the whole). */
-export function sliceBatch(b: TripleBatch, start: number, end: number): TripleBatch {
+function sliceBatch(b: TripleBatch, start: number, end: number): TripleBatch {
   const rows = <T extends Int32Array | Float32Array>(a: T, len: number) => a.subarray(start * len, end * len) as T;
   return {
     size: end - start,

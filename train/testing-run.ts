@@ -9,10 +9,10 @@ import { TrainConfig } from './config.js';
 import { runLoop } from './loop.js';
 import { TinyStudent, generatedSource } from './testing.js';
 
-export const RESUME_CONFIG = TrainConfig.parse({
+const RESUME_CONFIG = TrainConfig.parse({
   lr: 0.01, max_steps: 30, checkpoint_every: 3, keep_checkpoints: 2, log_every: 5, accumulation_steps: 2, validation: { every: 0 },
 });
-export const RESUME_DATA = { seed: 3, size: 8, batches: 100 };
+const RESUME_DATA = { seed: 3, size: 8, batches: 100 };
 
 export async function resumeRun(runDir: string, resume: boolean, slowMs = 0): Promise<void> {
   await initBackend('cpu', { quiet: true });

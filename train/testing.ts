@@ -13,16 +13,16 @@ import type { Student } from './student.js';
  * noise. A query holds its topic; the positive holds the topic's synonym, the negative another topic's
  * synonym; the teacher scores positives ≈ 6 and negatives ≈ 1.
  */
-export const TOPICS = 12;
+const TOPICS = 12;
 export const VOCAB = 64;
 
 const noise = (r: () => number) => 2 * TOPICS + 1 + Math.floor(r() * (VOCAB - 2 * TOPICS - 1));
 
 /** Token rows for a query of topic t or a passage about topic t (synonym + noise), unpadded. */
-export function queryTokens(t: number, r: () => number): number[] {
+function queryTokens(t: number, r: () => number): number[] {
   return [t, noise(r), noise(r)].slice(0, 2 + Math.floor(r() * 2));
 }
-export function passageTokens(t: number, r: () => number): number[] {
+function passageTokens(t: number, r: () => number): number[] {
   const n = 3 + Math.floor(r() * 4);
   const row = Array.from({ length: n }, () => noise(r));
   row[Math.floor(r() * n)] = TOPICS + t;
