@@ -1,5 +1,10 @@
 import * as tf from '@tensorflow/tfjs-core';
 import { describe, expect, it } from 'vitest';
+import type { TripleBatch } from '../../data/batch.js';
+import { Adam } from '../../train/adam.js';
+import { marginMse } from '../../train/losses.js';
+import { bertDotScores } from '../bert-dot.js';
+import { DistilBert } from '../distilbert.js';
 import { initBackend } from './backend.js';
 
 /**
@@ -41,3 +46,61 @@ describe('no tensor leaks over 100 training steps', () => {
     });
   }
 });
+
+describe('no tensor leaks over Margin-MSE steps of a small DistilBERT student', () => {
+  // 100 steps on wasm, the backend that trains here; 20 on cpu, which is slower and shares no kernels with it.
+  for (const [backend, steps] of [['wasm', 100], ['cpu', 20]] as const) {
+    it(`${backend}, ${steps} steps`, async () => {
+      await initBackend(backend, { quiet: true });
+      const model = DistilBert.random({ vocab_size: 500, dim: 16, n_layers: 2, n_heads: 2, hidden_dim: 32 }, 3);
+      const adam = new Adam(model.weights);
+      const nameOf = new Map([...model.weights].map(([hf, v]) => [v.name, hf]));
+      const batch = smallBatch();
+      const tPos = tf.tensor1d(batch.teacherPos);
+      const tNeg = tf.tensor1d(batch.teacherNeg);
+      const step = () => {
+        const { value, grads } = tf.variableGrads(() => {
+          const { sPos, sNeg } = bertDotScores(model, batch);
+          return marginMse(sPos, sNeg, tPos, tNeg);
+        }, model.trainableVariables());
+        adam.apply(new Map(Object.entries(grads).map(([n, g]) => [nameOf.get(n)!, g])), 1e-3);
+        tf.dispose(Object.values(grads));
+        const loss = value.dataSync()[0];
+        value.dispose();
+        return loss;
+      };
+      const first = step();
+      const tensors = tf.memory().numTensors;
+      const bytes = tf.memory().numBytes;
+      let last = first;
+      for (let i = 0; i < steps; i++) last = step();
+      expect(tf.memory().numTensors).toBe(tensors);
+      expect(tf.memory().numBytes).toBe(bytes);
+      expect(last).toBeLessThan(first);
+      tf.dispose([tPos, tNeg]);
+      adam.dispose();
+      model.dispose();
+    });
+  }
+});
+
+/** Two triples: queries of 5 tokens, passages of 9 with padding in the negatives. */
+function smallBatch(): TripleBatch {
+  const ids = (n: number, seed: number) => Int32Array.from({ length: n }, (_, i) => 1 + ((i * 37 + seed * 11) % 499));
+  const negMask = Int32Array.from({ length: 18 }, (_, i) => (i % 9 < 6 ? 1 : 0));
+  return {
+    size: 2,
+    qLen: 5,
+    qIds: ids(10, 1),
+    qMask: new Int32Array(10).fill(1),
+    pLen: 9,
+    posIds: ids(18, 2),
+    posMask: new Int32Array(18).fill(1),
+    nLen: 9,
+    negIds: ids(18, 3).map((v, i) => (negMask[i] ? v : 0)),
+    negMask,
+    teacherPos: Float32Array.from([3, 1]),
+    teacherNeg: Float32Array.from([-1, 2]),
+    hasTeacher: true,
+  };
+}
