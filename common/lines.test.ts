@@ -53,3 +53,28 @@ describe('readLines', () => {
     ]);
   });
 });
+
+describe('readLines with onInvalid', () => {
+  it('skips each invalid line, reports it with its number, and keeps the numbering of the rest', async () => {
+    const bytes = Buffer.concat([
+      Buffer.from('a\n'),
+      Buffer.from([0xff, 0x0a]),
+      Buffer.from('b\n'),
+      Buffer.from([0x61, 0xe2, 0x82, 0x0a]),
+      Buffer.from('c'),
+    ]);
+    const p = file('e.tsv', bytes);
+    const reported: string[] = [];
+    const lines: [number, string][] = [];
+    for await (const l of readLines(p, { highWaterMark: 3, onInvalid: (e) => reported.push(e.message) })) lines.push([l.no, l.text]);
+    expect(lines).toEqual([
+      [1, 'a'],
+      [3, 'b'],
+      [5, 'c'],
+    ]);
+    expect(reported).toEqual([
+      `${p}:2: expected valid UTF-8 text, got invalid byte sequence at byte 0 of the line`,
+      `${p}:4: expected valid UTF-8 text, got invalid byte sequence at byte 1 of the line`,
+    ]);
+  });
+});

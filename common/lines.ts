@@ -11,6 +11,15 @@ export interface Line {
 const NL = 0x0a;
 const CR = 0x0d;
 
+export interface ReadLinesOptions {
+  highWaterMark?: number;
+  /**
+   * Called with the InputError of a line that is not valid UTF-8. Without it the error is thrown; with it
+   * the line is skipped (its number still counts) unless the callback throws. `BadLines.report` fits here.
+   */
+  onInvalid?: (err: InputError) => void;
+}
+
 /**
  * Streams a text file line by line in bounded memory, with line numbers for error messages.
  *
@@ -19,7 +28,7 @@ const CR = 0x0d;
  * TextDecoder call (fast path); only when that throws is the chunk decoded line by line to find the bad line.
  * Handles CRLF endings, a UTF-8 BOM on the first line, and a last line without a newline.
  */
-export async function* readLines(file: string, opts: { highWaterMark?: number } = {}): AsyncGenerator<Line> {
+export async function* readLines(file: string, opts: ReadLinesOptions = {}): AsyncGenerator<Line> {
   const decoder = new TextDecoder('utf-8', { fatal: true, ignoreBOM: true });
   let no = 0;
   let carry: Buffer | null = null;
@@ -47,14 +56,18 @@ export async function* readLines(file: string, opts: { highWaterMark?: number } 
     while (start < end) {
       const nl = buf.indexOf(NL, start);
       const line = buf.subarray(start, nl);
+      start = nl + 1;
       let s: string;
       try {
         s = decoder.decode(line);
       } catch {
-        throw new InputError(file, no + 1, 'valid UTF-8 text', `invalid byte sequence at byte ${badOffset(line)} of the line`);
+        const err = new InputError(file, no + 1, 'valid UTF-8 text', `invalid byte sequence at byte ${badOffset(line)} of the line`);
+        if (!opts.onInvalid) throw err;
+        no++;
+        opts.onInvalid(err);
+        continue;
       }
       yield emit(s);
-      start = nl + 1;
     }
   };
 

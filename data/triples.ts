@@ -1,5 +1,5 @@
+import { readLines } from '../common/lines.js';
 import { BadLines, InputError } from '../common/errors.js';
-import { readLinesSkipping } from './skip-lines.js';
 import { checkId, checkText, parseScore, splitTabs } from './fields.js';
 import { repairMojibake } from './mojibake.js';
 import type { ReadOptions } from './tsv.js';
@@ -37,7 +37,7 @@ export async function* readTriples(file: string, format: TripleFormat, opts: Rea
   const bad = opts.badLines ?? new BadLines('error');
   const ncol = format === 'text' ? 3 : 5;
   const fix = opts.repairMojibake ? repairMojibake : (s: string) => s;
-  for await (const { no, text } of readLinesSkipping(file, bad)) {
+  for await (const { no, text } of readLines(file, { onInvalid: (e) => bad.report(e) })) {
     const t = parseTriple(file, no, text, format, ncol);
     if (t instanceof InputError) {
       bad.report(t);

@@ -1,5 +1,5 @@
+import { readLines } from '../common/lines.js';
 import { BadLines, InputError } from '../common/errors.js';
-import { readLinesSkipping } from './skip-lines.js';
 import { checkId, checkText, splitTabs } from './fields.js';
 import { repairMojibake } from './mojibake.js';
 
@@ -24,7 +24,7 @@ export interface IdText {
  */
 export async function* readIdText(file: string, opts: ReadOptions = {}): AsyncGenerator<IdText> {
   const bad = opts.badLines ?? new BadLines('error');
-  for await (const { no, text: raw } of readLinesSkipping(file, bad)) {
+  for await (const { no, text: raw } of readLines(file, { onInvalid: (e) => bad.report(e) })) {
     const cols = splitTabs(file, no, raw, 2, 'id, text');
     if (cols instanceof InputError) {
       bad.report(cols);
