@@ -1,3 +1,4 @@
+import { spawn } from 'node:child_process';
 import { promises as fsp } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
@@ -93,5 +94,23 @@ describe('sweep runner', () => {
     const res = await runSweep(sweep, { command: () => ({ file: process.execPath, args: ['-e', 'process.exit(3)'], cwd: out }), validate: false });
     expect(res).toMatchObject({ ran: 1, failed: 1 });
     expect(res.summary!.rows[0].status).toBe('pending');
+  });
+
+  it('waits for a child an earlier, hard-killed sweep left running before starting its run again', async () => {
+    const out = await fsp.mkdtemp(path.join(os.tmpdir(), 'sweep-'));
+    const sweep = { ...SweepConfig.parse({ name: 'o', out_dir: out, params: { 'run.seed': [5] } }), file: 'x.yaml' };
+    // The orphan: a process still alive, named by the run's pid file.
+    const orphan = spawn(process.execPath, ['-e', 'setTimeout(() => {}, 1500)']);
+    await fsp.mkdir(path.join(out, 'o', 'logs'), { recursive: true });
+    await fsp.writeFile(path.join(out, 'o', 'logs', 'seed=5.pid'), String(orphan.pid));
+    const exited = new Promise((r) => orphan.on('exit', r));
+    const events: string[] = [];
+    await runSweep(sweep, {
+      command: fake(() => 0),
+      validate: false,
+      onEvent: (e) => events.push(e.type === 'start' ? `start ${orphan.exitCode !== null || orphan.signalCode !== null ? 'after' : 'before'} exit` : e.type),
+    });
+    await exited;
+    expect(events).toEqual(['wait', 'start after exit', 'end']);
   });
 });
