@@ -8,13 +8,12 @@ import type { Student } from './student.js';
 const SIZE_FIELDS = ['vocab_size', 'max_position_embeddings', 'dim', 'n_layers', 'n_heads', 'hidden_dim'] as const;
 
 /**
- * The DistilBERT for a run's `model` section: a HuggingFace folder when it names one (`init`, `pretrained`
- * or `path`: e.g. distilbert-base-uncased for the paper), else a random student of the configured size
- * (DistilBERT-base sizes for fields not given), seeded by `run.seed`.
+ * The DistilBERT for a run's `model` section (models/config.ts): the HuggingFace folder `init` names (e.g.
+ * distilbert-base-uncased for the paper), else a random student of the configured size (DistilBERT-base
+ * sizes for fields not given), seeded by `run.seed`.
  */
 export async function modelFromConfig(model: Record<string, unknown>, seed: number): Promise<DistilBert> {
-  const dir = [model.init, model.pretrained, model.path].find((v) => typeof v === 'string' && v !== '' && v !== 'random');
-  if (typeof dir === 'string') return loadDistilBert(dir);
+  if (typeof model.init === 'string' && model.init !== '' && model.init !== 'random') return loadDistilBert(model.init);
   const sizes: Partial<DistilBertConfig> = {};
   for (const f of SIZE_FIELDS) if (typeof model[f] === 'number') sizes[f] = model[f] as number;
   try {
