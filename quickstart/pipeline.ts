@@ -40,19 +40,20 @@ export interface QuickstartResult {
   files: { report: string; runDir: string };
 }
 
-/** Overrides that point a run config at the generated dataset under `outDir`. */
+/** Overrides that point a run config at the generated dataset under `outDir` (paths quoted: YAML values). */
 export function datasetSets(outDir: string, f: DatasetFiles): string[] {
+  const q = JSON.stringify;
   return [
-    `data.collection=${f.collection}`,
-    `data.queries=${f.queriesTrain}`,
-    `data.triples=${f.trainScores}`,
+    `data.collection=${q(f.collection)}`,
+    `data.queries=${q(f.queriesTrain)}`,
+    `data.triples=${q(f.trainScores)}`,
     'data.triples_format=ids-scores',
-    `data.cache_dir=${path.join(outDir, 'cache')}`,
-    `train.validation.queries=${f.queriesVal}`,
-    `train.validation.qrels=${f.qrelsVal}`,
-    `train.validation.candidates=${f.bm25Val}`,
-    `train.validation.collection=${f.collection}`,
-    `run.out_dir=${outDir}`,
+    `data.cache_dir=${q(path.join(outDir, 'cache'))}`,
+    `train.validation.queries=${q(f.queriesVal)}`,
+    `train.validation.qrels=${q(f.qrelsVal)}`,
+    `train.validation.candidates=${q(f.bm25Val)}`,
+    `train.validation.collection=${q(f.collection)}`,
+    `run.out_dir=${q(outDir)}`,
     'run.name=student',
   ];
 }
