@@ -9,7 +9,7 @@ import { generate } from '../quickstart/generate.js';
 import { latestCheckpoint } from './checkpoint.js';
 import { exportRun, train } from './trainer.js';
 
-/** A 2-layer dim-32 student (the model section is set directly: its schema belongs to models/config.ts). */
+/** A 2-layer dim-32 student (the `model` section, through the schema like the others). */
 const TINY_MODEL = { dim: 32, n_layers: 2, n_heads: 4, hidden_dim: 64, max_position_embeddings: 64 };
 
 describe('train() end to end on a generated MS MARCO-shaped dataset', () => {
@@ -28,7 +28,7 @@ describe('train() end to end on a generated MS MARCO-shaped dataset', () => {
       'train.batch_size=4', 'train.lr=1e-3', 'train.max_steps=2', 'train.log_every=1', 'train.checkpoint_every=2',
       `run.out_dir=${dir}/runs`, 'run.name=t', 'run.backend=cpu',
     ]);
-    const config = { ...parseConfig(Config, raw, 'test'), model: TINY_MODEL } as unknown as Config;
+    const config = parseConfig(Config, { ...(raw as object), model: TINY_MODEL }, 'test');
     const logs: string[] = [];
     const summary = await train(config, { command: 'margin-mse train test', log: (m) => logs.push(m) });
     expect(summary).toMatchObject({ reason: 'max_steps', steps: 2, triples: 8, best: { step: 2, measure: 'mrr@10' } });
@@ -58,7 +58,7 @@ describe('train() end to end on a generated MS MARCO-shaped dataset', () => {
       'train.batch_size=4', 'train.accumulation_steps=2', 'train.lr=1e-3', 'train.max_steps=4', 'train.checkpoint_every=2',
       `run.out_dir=${dir}/runs`, `run.name=${name}`, 'run.backend=cpu',
     ];
-    const cfg = (name: string) => ({ ...parseConfig(Config, applySets({}, sets(name)), 'test'), model: TINY_MODEL }) as unknown as Config;
+    const cfg = (name: string) => parseConfig(Config, { ...(applySets({}, sets(name)) as object), model: TINY_MODEL }, 'test');
     await train(cfg('whole'), { log: () => {} });
 
     // The process "dies" during step 3, after the checkpoint of step 2 (a real SIGKILL is train/resume.test.ts).
