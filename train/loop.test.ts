@@ -6,7 +6,7 @@ import { beforeAll, describe, expect, it } from 'vitest';
 import { evaluate } from '../eval/measures.js';
 import { rerank } from '../eval/rerank.js';
 import { initBackend } from '../models/engine/backend.js';
-import { latestCheckpoint } from './checkpoint.js';
+import { type Checkpoint, latestCheckpoint, loadCheckpoint } from './checkpoint.js';
 import { TrainConfig } from './config.js';
 import { marginMse } from './losses.js';
 import { NonFiniteError, runLoop } from './loop.js';
@@ -124,5 +124,37 @@ describe('training loop', () => {
     await expect(runLoop({ student: s2, source: generatedSource({ seed: 4, size: 4, batches: 12, poison: new Set([3, 7]) }), config: tooMany, runDir: await tmp(), seed: 1, ...quiet })).rejects.toThrow(/2 batches skipped/);
     s2.dispose();
   });
-});
 
+  it('a checkpoint that does not fit the student is refused, naming the file, with nothing leaked', async () => {
+    const runDir = await tmp();
+    const student = new TinyStudent(5);
+    const config = TrainConfig.parse({ lr: 0.01, max_steps: 2, checkpoint_every: 2, validation: { every: 0 } });
+    await runLoop({ student, source: generatedSource({ seed: 4, size: 4, batches: 4 }), config, runDir, seed: 1, ...quiet });
+    const dir = (await latestCheckpoint(runDir))!;
+    const tensors = tf.memory().numTensors;
+    // `edit` returns the tensor it took out of the checkpoint (disposed here with the rest).
+    const resumeWith = async (edit: (c: Checkpoint) => tf.Tensor | undefined) => {
+      const c = await loadCheckpoint(dir);
+      const removed = edit(c);
+      removed?.dispose();
+      const run = runLoop({ student, source: generatedSource({ seed: 4, size: 4, batches: 4 }, c.state.cursor), config, runDir, seed: 1, resume: c, ...quiet });
+      await run.catch(() => {});
+      tf.dispose([...c.weights.values(), ...c.adam.m.values(), ...c.adam.v.values()]);
+      return run;
+    };
+    const take = (m: Map<string, tf.Tensor>, name: string) => {
+      const t = m.get(name);
+      m.delete(name);
+      return t;
+    };
+    await expect(resumeWith((c) => take(c.weights, 'dense.bias'))).rejects.toThrow(`${dir}/model.safetensors: expected a tensor 'dense.bias'`);
+    await expect(resumeWith((c) => {
+      const t = take(c.weights, 'dense.bias');
+      c.weights.set('dense.bias', tf.zeros([3]));
+      return t;
+    })).rejects.toThrow(`${dir}/model.safetensors: expected 'dense.bias' of shape [16], got [3]`);
+    await expect(resumeWith((c) => take(c.adam.v, 'emb.weight'))).rejects.toThrow(`${dir}/optimizer.safetensors: expected Adam moments`);
+    expect(tf.memory().numTensors).toBe(tensors);
+    student.dispose();
+  });
+});

@@ -2,6 +2,7 @@ import { promises as fsp } from 'node:fs';
 import path from 'node:path';
 import * as tf from '@tensorflow/tfjs-core';
 import { writeFileAtomic, writeJsonAtomic } from '../common/atomic.js';
+import { InputError } from '../common/errors.js';
 import { progress } from '../common/progress.js';
 import { explainWasmError } from '../models/engine/wasm-heap.js';
 import type { BatchSource } from '../data/batch.js';
@@ -80,12 +81,12 @@ export async function runLoop(o: LoopOptions): Promise<TrainSummary> {
   let lastCheckpoint: string | null = o.resume?.dir ?? null;
 
   if (o.resume) {
-    for (const [name, p] of o.student.params) {
-      const w = o.resume.weights.get(name);
-      if (!w) throw new Error(`checkpoint ${o.resume.dir}: no weights for parameter '${name}'`);
-      p.assign(w);
+    try {
+      restore(o.resume, o.student, adam);
+    } catch (e) {
+      adam.dispose();
+      throw e;
     }
-    adam.load(o.resume.adam);
     await keepMetricsUpTo(metricsFile, state.step);
     log(`resumed from ${o.resume.dir} at step ${state.step}`);
   } else {
@@ -236,6 +237,22 @@ export async function runLoop(o: LoopOptions): Promise<TrainSummary> {
   log(`training ${summary.reason} at step ${summary.steps}: ${summary.steps_per_s.toFixed(2)} steps/s, ${summary.triples_per_s.toFixed(1)} triples/s` +
     (summary.best ? `, best ${measure} ${summary.best.value.toFixed(4)} at step ${summary.best.step}` : ''));
   return summary;
+}
+
+/** Puts a checkpoint's weights and Adam moments into the student and the optimizer; errors name the file. */
+function restore(c: Checkpoint, student: Student, adam: Adam): void {
+  const file = path.join(c.dir, 'model.safetensors');
+  for (const [name, p] of student.params) {
+    const w = c.weights.get(name);
+    if (!w) throw new InputError(file, undefined, `a tensor '${name}' (a parameter of the student)`, 'none');
+    if (w.shape.join(',') !== p.shape.join(',')) throw new InputError(file, undefined, `'${name}' of shape [${p.shape}]`, `[${w.shape}]`);
+    p.assign(w);
+  }
+  try {
+    adam.load(c.adam);
+  } catch (e) {
+    throw new InputError(path.join(c.dir, 'optimizer.safetensors'), undefined, 'Adam moments m and v for every parameter, shaped like it', (e as Error).message);
+  }
 }
 
 /** On resume, drops metrics rows written after the checkpoint (they will be written again) and a torn last row. */
