@@ -11,6 +11,7 @@ import {
   clsVectors,
   embed,
   encoderStack,
+  layerShapes,
   layerWeights,
   linear,
   type EmbeddingWeights,
@@ -161,22 +162,8 @@ function expectedShapes(c: BertCatConfig, form: BertCatForm, pooled: boolean): M
     [`${head}.bias`, [1]],
   ]);
   if (pooled) (m.set(`${prefix}pooler.dense.weight`, [H, H]), m.set(`${prefix}pooler.dense.bias`, [H]));
-  const sizes: Record<string, [number, number]> = {
-    query: [H, H],
-    key: [H, H],
-    value: [H, H],
-    attnOut: [H, H],
-    attnNorm: [H, 0],
-    ffnIn: [c.intermediate_size, H],
-    ffnOut: [H, c.intermediate_size],
-    outNorm: [H, 0],
-  };
   for (let l = 0; l < c.num_hidden_layers; l++) {
-    for (const [key, name] of Object.entries(BERT_LAYER_NAMES)) {
-      const [o, i] = sizes[key];
-      m.set(`${prefix}encoder.layer.${l}.${name}.weight`, i ? [o, i] : [o]);
-      m.set(`${prefix}encoder.layer.${l}.${name}.bias`, [o]);
-    }
+    for (const [name, shape] of layerShapes(BERT_LAYER_NAMES, H, c.intermediate_size)) m.set(`${prefix}encoder.layer.${l}.${name}`, shape);
   }
   return m;
 }

@@ -1,5 +1,5 @@
 import * as tf from '@tensorflow/tfjs-core';
-import { clsVectors, DISTILBERT_LAYER_NAMES, embed, encoderStack, layerWeights, type EmbeddingWeights, type LayerWeights } from './transformer.js';
+import { clsVectors, DISTILBERT_LAYER_NAMES, embed, encoderStack, layerShapes, layerWeights, type EmbeddingWeights, type LayerWeights } from './transformer.js';
 
 /**
  * HF DistilBertConfig, with its config.json field names. Only the size fields shape the network; the others
@@ -42,13 +42,8 @@ export function distilbertShapes(c: DistilBertConfig): Map<string, number[]> {
     ['embeddings.LayerNorm.weight', [c.dim]],
     ['embeddings.LayerNorm.bias', [c.dim]],
   ]);
-  const n = DISTILBERT_LAYER_NAMES;
   for (let i = 0; i < c.n_layers; i++) {
-    const p = `transformer.layer.${i}.`;
-    for (const [key, out, inp] of [['query', c.dim, c.dim], ['key', c.dim, c.dim], ['value', c.dim, c.dim], ['attnOut', c.dim, c.dim], ['attnNorm', c.dim, 0], ['ffnIn', c.hidden_dim, c.dim], ['ffnOut', c.dim, c.hidden_dim], ['outNorm', c.dim, 0]] as const) {
-      s.set(`${p}${n[key]}.weight`, inp ? [out, inp] : [out]);
-      s.set(`${p}${n[key]}.bias`, [out]);
-    }
+    for (const [name, shape] of layerShapes(DISTILBERT_LAYER_NAMES, c.dim, c.hidden_dim)) s.set(`transformer.layer.${i}.${name}`, shape);
   }
   return s;
 }

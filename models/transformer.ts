@@ -87,6 +87,28 @@ export function layerWeights(get: (name: string) => tf.Tensor, prefix: string, n
   };
 }
 
+/**
+ * The parameter shapes of one block, names relative to the block's prefix (`<HF name>.weight`, `.bias`), in
+ * LayerWeights order. Linear weights are [out, in]; LayerNorm weights and all biases are vectors.
+ */
+export function layerShapes(names: LayerNames, dim: number, hidden: number): [string, number[]][] {
+  // [out, in]; in = 0 marks a LayerNorm
+  const sizes: Record<keyof LayerWeights, [number, number]> = {
+    query: [dim, dim],
+    key: [dim, dim],
+    value: [dim, dim],
+    attnOut: [dim, dim],
+    attnNorm: [dim, 0],
+    ffnIn: [hidden, dim],
+    ffnOut: [dim, hidden],
+    outNorm: [dim, 0],
+  };
+  return (Object.keys(sizes) as (keyof LayerWeights)[]).flatMap((key): [string, number[]][] => {
+    const [out, inp] = sizes[key];
+    return [[`${names[key]}.weight`, inp ? [out, inp] : [out]], [`${names[key]}.bias`, [out]]];
+  });
+}
+
 export const LAYER_NORM_EPS = 1e-12;
 
 /** x Wᵀ + b over the last axis. x: [..., in] → [..., out]. */
