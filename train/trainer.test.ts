@@ -76,4 +76,12 @@ describe('train() end to end on a generated MS MARCO-shaped dataset', () => {
       expect(b.equals(a)).toBe(true);
     }
   });
+
+  it('--resume without a checkpoint checks the saved model section before building the student', async () => {
+    const dir = await fsp.mkdtemp(path.join(os.tmpdir(), 'trainer-nockpt-'));
+    await fsp.mkdir(path.join(dir, 'runs', 'r'), { recursive: true });
+    await fsp.writeFile(path.join(dir, 'runs', 'r', 'config.yaml'), `run: {out_dir: ${JSON.stringify(`${dir}/runs`)}, name: r}\nmodel: {dim: big}\n`);
+    const config = parseConfig(Config, applySets({}, [`run.out_dir=${dir}/runs`, 'run.name=r']), 'test');
+    await expect(train(config, { resume: true, log: () => {} })).rejects.toThrow(/config\.yaml \(model\): invalid config:\n  'dim'/);
+  });
 });

@@ -10,6 +10,7 @@ import { prepare } from '../data/prepare.js';
 import { loadTokenizer } from '../data/tokenizer.js';
 import { initBackend } from '../models/engine/backend.js';
 import { DistilBert, type DistilBertConfig } from '../models/distilbert.js';
+import { ModelConfig } from '../models/config.js';
 import { loadDistilBert, saveDistilBert } from '../models/hf.js';
 import { latestCheckpoint, loadCheckpoint } from './checkpoint.js';
 import { NEEDS_TEACHER } from './losses.js';
@@ -50,7 +51,11 @@ export async function train(config: Config, opts: TrainOptions = {}): Promise<Tr
     config = { ...parseConfig(Config, rest, saved), model } as Config;
     runDir = runDirOf(config);
     checkpointDir = await latestCheckpoint(runDir, log);
-    if (!checkpointDir) log(`--resume: no complete checkpoint in ${runDir}; starting from step 0`);
+    if (!checkpointDir) {
+      // Starting from step 0 builds the student from the saved model section: it must be valid after all.
+      config = { ...config, model: parseConfig(ModelConfig, model ?? {}, `${saved} (model)`) };
+      log(`--resume: no complete checkpoint in ${runDir}; starting from step 0`);
+    }
   } else {
     if (await latestCheckpoint(runDir)) {
       throw new ConfigError(`${runDir} already holds checkpoints: pass --resume to continue it, or set run.name to start another run`);
