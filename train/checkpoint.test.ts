@@ -66,3 +66,15 @@ describe('checkpoints', () => {
     expect(await latestCheckpoint(path.join(os.tmpdir(), 'no-such-run-folder-x'))).toBeNull();
   });
 });
+
+describe('checkpoints after a crash mid-swap', () => {
+  it('a step folder left under its backup name by a crash between renames is put back and loaded', async () => {
+    const runDir = await fsp.mkdtemp(path.join(os.tmpdir(), 'ckpt-'));
+    const w = new Map<string, tf.Tensor>([['a.weight', tf.tensor1d([1, 2, 3])]]);
+    await saveCheckpoint(runDir, parts(2, w), 1);
+    await fsp.rename(path.join(runDir, 'step-00000002'), path.join(runDir, '.step-00000002.previous'));
+    expect(await latestCheckpoint(runDir)).toBe(path.join(runDir, 'step-00000002'));
+    expect((await loadCheckpoint(path.join(runDir, 'step-00000002'))).state.loop.step).toBe(2);
+    expect(await fsp.readdir(runDir)).toEqual(['step-00000002']);
+  });
+});

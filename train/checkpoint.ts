@@ -2,7 +2,7 @@ import { createHash } from 'node:crypto';
 import { promises as fsp } from 'node:fs';
 import path from 'node:path';
 import type * as tf from '@tensorflow/tfjs-core';
-import { writeDirAtomic, writeJsonAtomic } from '../common/atomic.js';
+import { recoverDir, writeDirAtomic, writeJsonAtomic } from '../common/atomic.js';
 import type { BatchCursor } from '../data/batch.js';
 import type { AdamState } from './adam.js';
 import { readSafetensors as readTensors, writeSafetensors as writeTensors } from '../models/safetensors.js';
@@ -89,7 +89,13 @@ export async function saveCheckpoint(
 
 /** Step numbers of the step-* folders in a run folder, ascending (temp folders start with '.' and are ignored). */
 async function listSteps(runDir: string): Promise<number[]> {
-  const names = await fsp.readdir(runDir).catch(() => [] as string[]);
+  let names = await fsp.readdir(runDir).catch(() => [] as string[]);
+  // A crash in the middle of re-saving a step folder leaves it under its backup name: put it back first.
+  const interrupted = names.flatMap((n) => /^\.(step-\d+)\.previous$/.exec(n)?.[1] ?? []);
+  if (interrupted.length > 0) {
+    for (const name of interrupted) await recoverDir(path.join(runDir, name));
+    names = await fsp.readdir(runDir);
+  }
   return names.flatMap((n) => (STEP_DIR.test(n) ? [Number(STEP_DIR.exec(n)![1])] : [])).sort((a, b) => a - b);
 }
 
