@@ -15,7 +15,7 @@ import { ROOT, sharedPath } from '../common/paths.js';
 import { openBatches } from '../data/batcher.js';
 import { DataConfig } from '../data/config.js';
 import { prepare } from '../data/prepare.js';
-import { rng } from '../data/shuffle.js';
+import { rng } from '../common/rng.js';
 import { loadTokenizer } from '../data/tokenizer.js';
 
 // The native tokenizers parallelize batches with rayon: pin to one thread, as our tokenizer uses one.

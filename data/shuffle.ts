@@ -1,16 +1,5 @@
+import { rng } from '../common/rng.js';
 import type { TripleRows } from './shards.js';
-
-/** mulberry32: a small, fast, seeded uint32 generator; returns floats in [0, 1). */
-export function rng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
 
 /** A different, reproducible stream for every (seed, epoch). */
 export const epochSeed = (seed: number, epoch: number): number => Math.imul(seed ^ 0x9e3779b9, 0x85ebca6b) ^ Math.imul(epoch + 1, 0xc2b2ae35);

@@ -1,22 +1,12 @@
-/**
- * A small seeded PRNG (mulberry32) and the draws the generator needs. Hand-written because Math.random
- * cannot be seeded and the dataset must be byte-identical for a seed on every Node version; the project
- * has no direct dependency that offers this.
- */
+import { rng } from '../common/rng.js';
+
+/** The seeded draws the generator and sweeps need, over common/rng.ts's mulberry32 stream. */
 export class Rng {
-  private state: number;
+  /** Uniform in [0, 1). */
+  readonly next: () => number;
 
   constructor(seed: number) {
-    this.state = seed >>> 0;
-  }
-
-  /** Uniform in [0, 1). */
-  next(): number {
-    this.state = (this.state + 0x6d2b79f5) >>> 0;
-    let t = this.state;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
+    this.next = rng(seed);
   }
 
   /** Integer in [0, n). */

@@ -1,4 +1,4 @@
-import { rng } from '../data/shuffle.js';
+import { rng } from '../common/rng.js';
 
 /**
  * Small statistics helpers for teacher scores: streaming moments, quantiles, ranks, correlations and a

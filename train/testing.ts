@@ -2,7 +2,7 @@ import * as tf from '@tensorflow/tfjs-core';
 import type { BatchCursor, BatchSource, TripleBatch } from '../data/batch.js';
 import type { Qrels } from '../data/qrels.js';
 import type { Run } from '../data/runs.js';
-import { rng } from '../data/shuffle.js';
+import { rng } from '../common/rng.js';
 import type { Student } from './student.js';
 
 /**

@@ -1,0 +1,15 @@
+/**
+ * mulberry32: a small, fast, seeded uint32 generator returning floats in [0, 1). Hand-written because
+ * Math.random cannot be seeded, and shuffles, samples and generated datasets must be identical for a seed
+ * on every Node version.
+ */
+export function rng(seed: number): () => number {
+  let a = seed >>> 0;
+  return () => {
+    a = (a + 0x6d2b79f5) >>> 0;
+    let t = a;
+    t = Math.imul(t ^ (t >>> 15), t | 1);
+    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
+    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
+  };
+}
