@@ -1,12 +1,16 @@
+import { spawn } from 'node:child_process';
 import { existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, statSync, truncateSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { rm } from 'node:fs/promises';
+import { hostname, tmpdir } from 'node:os';
 import path from 'node:path';
+import { pathToFileURL } from 'node:url';
 import { beforeAll, describe, expect, it } from 'vitest';
-import { sharedPath } from '../common/paths.js';
+import { ROOT, sharedPath } from '../common/paths.js';
 import type { TripleBatch } from './batch.js';
 import { openBatches, type BatchOptions } from './batcher.js';
 import { DataConfig } from './config.js';
 import { prepare } from './prepare.js';
+import { describeWait, lockPath, type LockOwner } from './prepare-lock.js';
 import { loadTokenizer, type Tokenizer } from './tokenizer.js';
 import { loadIdText } from './tsv.js';
 
@@ -209,5 +213,92 @@ describe('batcher order and cursor', () => {
     const cursor = src.cursor();
     await src.close();
     await expect(openBatches(cfg.cache_dir, { ...opts, seed: 99 }, cursor)).rejects.toThrow(/batch cursor: expected seed = 99 as in this data cache and batch settings, got 11/);
+  });
+});
+
+/**
+ * A child process that prepares `cfg` once the file `go` exists (so two of them start together), and prints
+ * whether it built the cache and whether it waited for the lock.
+ */
+const WORKER = `
+import { existsSync } from 'node:fs';
+const [, , url, cfg, go] = process.argv;
+const { prepare } = await import(url);
+while (!existsSync(go)) await new Promise((r) => setTimeout(r, 5));
+let waited = false;
+const r = await prepare(JSON.parse(cfg), { onWait: () => (waited = true) });
+console.log(JSON.stringify({ reused: r.reused, waited, triples: r.manifest.triples.rows }));
+`;
+
+function worker(cfg: DataConfig, go: string): Promise<{ reused: boolean; waited: boolean; triples: number }> {
+  const script = path.join(root, 'worker.mjs');
+  writeFileSync(script, WORKER);
+  const url = pathToFileURL(path.join(ROOT, 'data', 'prepare.ts')).href;
+  const child = spawn(process.execPath, ['--import', 'tsx', script, url, JSON.stringify(cfg), go], { cwd: ROOT, stdio: ['ignore', 'pipe', 'pipe'] });
+  let out = '';
+  let err = '';
+  child.stdout.on('data', (d) => (out += d));
+  child.stderr.on('data', (d) => (err += d));
+  return new Promise((resolve, reject) =>
+    child.on('exit', (code) => (code === 0 ? resolve(JSON.parse(out)) : reject(new Error(`worker exit ${code}: ${err}`)))),
+  );
+}
+
+/** The cache's siblings that a finished prepare must not leave behind (its lock, temp folders). */
+const leftovers = (cacheDir: string) => readdirSync(path.dirname(cacheDir)).filter((n) => n.startsWith(`.${path.basename(cacheDir)}.`));
+
+describe('prepare from several processes at once', () => {
+  it('two processes preparing the same cache together build it once; the other finds it done', { timeout: 60_000 }, async () => {
+    const cfg = fixture('together');
+    const go = path.join(root, 'together-go');
+    const both = Promise.all([worker(cfg, go), worker(cfg, go)]);
+    await new Promise((r) => setTimeout(r, 300)); // let both load before they race (a speed-up, not a condition)
+    writeFileSync(go, '');
+    const results = await both;
+    expect(results.map((r) => r.reused).sort()).toEqual([false, true]);
+    // The one that found the cache done either waited for the builder's lock or came after it had finished.
+    const reuser = results.find((r) => r.reused)!;
+    expect(reuser.triples).toBe(150);
+    expect(leftovers(cfg.cache_dir)).toEqual([]);
+    const batches = await allBatches(cfg.cache_dir, { batchSize: 50, seed: 1, shuffleBuffer: 1, prefetch: 1, epochs: 1 });
+    expect(batches.reduce((s, b) => s + b.size, 0)).toBe(150);
+    expect((await prepare(cfg)).reused).toBe(true);
+  });
+
+  it('waits while a live process holds the lock, then builds; the wait line names the holder', async () => {
+    const cfg = fixture('held');
+    const lock = lockPath(path.resolve(cfg.cache_dir));
+    const holder: LockOwner = { pid: process.pid, host: hostname(), since: '2026-01-01T00:00:00.000Z' };
+    writeFileSync(lock, JSON.stringify(holder));
+    const seen: (LockOwner | null)[] = [];
+    let released = false;
+    const r = await prepare(cfg, {
+      onWait: (owner) => {
+        seen.push(owner);
+        // The holder finishes (without building) only once the waiter has said it waits.
+        if (!released) void rm(lock).then(() => (released = true));
+      },
+    });
+    expect(released).toBe(true);
+    expect(seen[0]).toEqual(holder);
+    expect(r.reused).toBe(false);
+    expect(r.manifest.triples.rows).toBe(150);
+    expect(leftovers(cfg.cache_dir)).toEqual([]);
+    expect(describeWait(holder, lock)).toBe(`prepare: waiting for ${lock} (pid ${process.pid} on ${hostname()}, since 2026-01-01T00:00:00.000Z) to finish building the same cache\n`);
+    expect(describeWait({ ...holder, host: 'other-node' }, lock)).toContain(`if that job is gone, remove ${lock}`);
+  });
+
+  it('takes over a lock left by a dead process on this host', async () => {
+    const cfg = fixture('deadlock');
+    const dead = spawn(process.execPath, ['-e', '']);
+    await new Promise((r) => dead.on('exit', r));
+    const lock = lockPath(path.resolve(cfg.cache_dir));
+    writeFileSync(lock, JSON.stringify({ pid: dead.pid, host: hostname(), since: '2026-01-01T00:00:00.000Z' }));
+    const waits: unknown[] = [];
+    const r = await prepare(cfg, { onWait: (o) => waits.push(o) });
+    expect(waits).toEqual([]);
+    expect(r.reused).toBe(false);
+    expect(existsSync(lock)).toBe(false);
+    expect(leftovers(cfg.cache_dir)).toEqual([]);
   });
 });

@@ -8,6 +8,7 @@ import { IdIndex } from './id-index.js';
 import { CACHE_FORMAT, MANIFEST, reusable, sourceFile, type CacheInputs, type Manifest, type TablePart } from './manifest.js';
 import { writeTokenShard, writeTripleShard, type ShardInfo } from './shards.js';
 import { TokenTableBuilder, tokenWidth } from './token-table.js';
+import { alive, describeWait, lockCache, type LockOwner } from './prepare-lock.js';
 import { loadTokenizer, type Tokenizer } from './tokenizer.js';
 import { readTriples } from './triples.js';
 import { readIdText } from './tsv.js';
@@ -24,6 +25,12 @@ export interface PrepareResult {
   reused: boolean;
 }
 
+export interface PrepareOptions {
+  onProgress?: (p: PrepareProgress) => void;
+  /** While another process builds the same cache (default: a line on stderr, then every 30 s). */
+  onWait?: (owner: LockOwner | null, lockFile: string) => void;
+}
+
 /**
  * Files → tokenized Arrow cache in `cache_dir`:
  * - id triples: the collection and the queries are tokenized once each (`passages-*`, `queries-*`),
@@ -32,8 +39,10 @@ export interface PrepareResult {
  * A passage is thus tokenized once however many triples use it. The whole cache is built in a temp
  * folder and renamed into place (a crash leaves no complete-looking cache); the same inputs (sizes,
  * mtimes, vocab hash, settings) make a second run return at once.
+ * Processes that prepare the same cache at once (jobs of a cluster sweep) take turns through a lock file
+ * beside it (prepare-lock.ts): the first builds, the others wait and then find the cache up to date.
  */
-export async function prepare(config: DataConfig, opts: { onProgress?: (p: PrepareProgress) => void } = {}): Promise<PrepareResult> {
+export async function prepare(config: DataConfig, opts: PrepareOptions = {}): Promise<PrepareResult> {
   const cacheDir = path.resolve(config.cache_dir);
   const vocabFile = resolveVocab(config.vocab);
   const tok = await loadTokenizer(vocabFile);
@@ -55,12 +64,25 @@ export async function prepare(config: DataConfig, opts: { onProgress?: (p: Prepa
   const existing = await reusable(cacheDir, inputs);
   if (existing) return { cacheDir, manifest: existing, reused: true };
 
+  const release = await lockCache(cacheDir, { onWait: opts.onWait ?? ((owner, file) => process.stderr.write(describeWait(owner, file))) });
+  try {
+    // The process we waited for may have built this very cache.
+    const built = await reusable(cacheDir, inputs);
+    if (built) return { cacheDir, manifest: built, reused: true };
+    return await build(cacheDir, config, inputs, tok, opts.onProgress);
+  } finally {
+    await release();
+  }
+}
+
+async function build(cacheDir: string, config: DataConfig, inputs: CacheInputs, tok: Tokenizer, onProgress?: (p: PrepareProgress) => void): Promise<PrepareResult> {
+  const byIds = config.triples_format === 'ids-scores';
   await removeStaleTemps(cacheDir);
   const started = Date.now();
   let manifest: Manifest | undefined;
   await writeDirAtomic(cacheDir, async (dir) => {
-    const build = new Build(dir, config, tok, opts.onProgress);
-    manifest = byIds ? await build.fromIds(inputs) : await build.fromTexts(inputs);
+    const b = new Build(dir, config, tok, onProgress);
+    manifest = byIds ? await b.fromIds(inputs) : await b.fromTexts(inputs);
     manifest.seconds = (Date.now() - started) / 1000;
     await writeJsonAtomic(path.join(dir, MANIFEST), manifest);
   });
@@ -79,15 +101,6 @@ async function removeStaleTemps(cacheDir: string): Promise<void> {
     if (!name.startsWith(prefix)) continue;
     const pid = Number(name.slice(prefix.length).split('-')[0]);
     if (Number.isInteger(pid) && pid !== process.pid && !alive(pid)) await fsp.rm(path.join(parent, name), { recursive: true, force: true });
-  }
-}
-
-function alive(pid: number): boolean {
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch (e) {
-    return (e as NodeJS.ErrnoException).code === 'EPERM';
   }
 }
 
