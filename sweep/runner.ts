@@ -133,9 +133,10 @@ function alive(pid: number): boolean {
 }
 
 /**
- * Runs that share a data section would all build its cache at once when they start together (each in a temp
- * folder, then racing to rename it into place); building each distinct cache here first makes them all reuse
- * it. Runs whose data sections differ must not share a cache folder: each would replace the others' cache.
+ * Runs that share a data section would all need its cache when they start together: prepare's lock would make
+ * all but one of them wait, idle, while it is built; building each distinct cache here first lets them all
+ * start on it at once. Runs whose data sections differ must not share a cache folder: each would replace the
+ * others' cache.
  */
 async function prepareOnce(configs: Config[], onEvent?: (e: SweepEvent) => void): Promise<void> {
   const byDir = new Map<string, string>();
