@@ -7,7 +7,7 @@
  * On each requested tfjs backend (default: wasm, cpu, webgpu; one that cannot start gets a row saying why), and through
  * bench/torch_model.py (same shapes) with 1 thread and with every core when a Python with torch is found
  * (Debian: python3-torch + libopenblas0-pthread).
- * Run: npx tsx bench/model.ts [--backends wasm,cpu,webgpu] [--repeats 3] [--slow-repeats 1]
+ * Run: npx tsx bench/model.ts [--backends wasm,cpu,webgpu] [--repeats 3] [--slow-repeats 1] [--parts train,forward]
  *   → table + bench/out/model.json. Medians of `repeats` timed runs after one warm-up; cpu and a software
  *   webgpu adapter: `slow-repeats` runs without warm-up.
  * On a machine with a GPU: npx tsx bench/model.ts --backends webgpu,wasm (doctor shows the adapter).
@@ -133,7 +133,7 @@ async function forwardSeconds(repeats: number, warm: boolean): Promise<number> {
 }
 
 /** `slowRepeats` (and no warm-up) on cpu and on a software webgpu adapter: minutes per DistilBERT-size forward. */
-async function tfjsRow(backend: Exclude<BackendChoice, 'auto'>, repeats: number, slowRepeats: number): Promise<Row> {
+async function tfjsRow(backend: Exclude<BackendChoice, 'auto'>, repeats: number, slowRepeats: number, parts: string[]): Promise<Row> {
   let note: string;
   try {
     note = (await initBackend(backend, { quiet: true })).reasons[0].replace(/^using \w+: /, '');
@@ -142,10 +142,9 @@ async function tfjsRow(backend: Exclude<BackendChoice, 'auto'>, repeats: number,
   }
   const slow = backend === 'cpu' || (backend === 'webgpu' && note.includes('software'));
   const n = slow ? slowRepeats : repeats;
-  process.stderr.write(`${backend}: training step...\n`);
-  const trainStepS = await trainStepSeconds(n, !slow);
-  process.stderr.write(`${backend}: forward...\n`);
-  const forwardS = await forwardSeconds(n, !slow);
+  process.stderr.write(`${backend}: ${parts.join(', ')}...\n`);
+  const trainStepS = parts.includes('train') ? await trainStepSeconds(n, !slow) : null;
+  const forwardS = parts.includes('forward') ? await forwardSeconds(n, !slow) : null;
   return { backend, trainStepS, forwardS, note };
 }
 
@@ -181,10 +180,11 @@ const ratio = (a: number | null, b: number | null) => (a == null || b == null ? 
 async function main(): Promise<void> {
   const repeats = Number(arg('repeats', '3'));
   const slowRepeats = Number(arg('slow-repeats', '1'));
+  const parts = arg('parts', 'train,forward').split(',');
   const requested = arg('backends', 'wasm,cpu,webgpu').split(',') as Exclude<BackendChoice, 'auto'>[];
   const loadBefore = os.loadavg()[0];
   const rows: Row[] = [...torchRows(repeats)];
-  for (const b of requested) rows.push(await tfjsRow(b, repeats, slowRepeats));
+  for (const b of requested) rows.push(await tfjsRow(b, repeats, slowRepeats, parts));
   const torch1 = rows.find((r) => r.backend === 'pytorch-1t');
   const torchN = rows.find((r) => r.backend.startsWith('pytorch-') && r !== torch1) ?? torch1;
 
