@@ -29,7 +29,7 @@ for (const backend of ['cpu', 'wasm'] as const) {
       await initBackend(backend, { quiet: true });
       const before = tf.memory().numTensors;
       const model = await loadDistilBert(GOLDEN_DIR);
-      const report = runBertDotParity(model, ref);
+      const report = await runBertDotParity(model, ref);
       model.dispose();
       expect(tf.memory().numTensors).toBe(before);
       expect(report.backend).toBe(backend);
@@ -55,7 +55,7 @@ it('fails a reference that is off by more than the tolerance', async () => {
   await initBackend('wasm', { quiet: true });
   const model = await loadDistilBert(GOLDEN_DIR);
   const off = { query: ref.query, pos: ref.pos, neg: ref.neg, query_cls: ref.query_cls!.map((row) => row.map((x, i) => (i === 0 ? x + 1e-3 : x))) };
-  const report = runBertDotParity(model, off);
+  const report = await runBertDotParity(model, off);
   model.dispose();
   expect(report.quantities.map((q) => q.name)).toEqual(['query_cls']);
   expect(report.quantities[0].maxAbs).toBeCloseTo(1e-3, 5);

@@ -9,9 +9,6 @@ import type { DistilBert } from './distilbert.js';
 import { loadDistilBert } from './hf.js';
 import { compare, readReference, type ParityReport, type Quantity } from './reference.js';
 
-// Re-exported: models/engine/webgpu.test.ts compares through this module.
-export { compare, type Quantity };
-
 /**
  * Parity of the BERT_Dot student with a reference (PyTorch) computation, in the format of
  * ../shared/goldens/distilbert-tiny/golden.json (documented in docs/models.md). Every quantity the reference
@@ -88,14 +85,18 @@ export async function bertDotParity(modelDir: string, referenceFile: string): Pr
   const ref = await readBertDotReference(referenceFile);
   const model = await loadDistilBert(modelDir);
   try {
-    return runBertDotParity(model, ref);
+    return await runBertDotParity(model, ref);
   } finally {
     model.dispose();
   }
 }
 
-/** The comparisons on a loaded model. Takes one Adam step on it when the reference has one. */
-export function runBertDotParity(model: DistilBert, ref: BertDotReference): ParityReport {
+/**
+ * The comparisons on a loaded model. Takes one Adam step on it when the reference has one. Reads are
+ * asynchronous (`await t.data()`) because webgpu cannot read synchronously in Node: this is how a user
+ * checks a GPU backend against PyTorch.
+ */
+export async function runBertDotParity(model: DistilBert, ref: BertDotReference): Promise<ParityReport> {
   const q: Quantity[] = [];
   const batch = referenceBatch(ref);
   const b = batch.size;
@@ -105,8 +106,8 @@ export function runBertDotParity(model: DistilBert, ref: BertDotReference): Pari
     const want = ref[key];
     if (!want) continue;
     const ids = ref[part].input_ids;
-    const got = tf.tidy(() => model.encode(tf.tensor2d(ids, [b, ids[0].length], 'int32'), tf.tensor2d(ref[part].attention_mask, [b, ids[0].length], 'int32')).dataSync());
-    q.push(compare(key, got, want.flat(), TOL_OUTPUT));
+    const cls = tf.tidy(() => model.encode(tf.tensor2d(ids, [b, ids[0].length], 'int32'), tf.tensor2d(ref[part].attention_mask, [b, ids[0].length], 'int32')));
+    q.push(compare(key, await read(cls), want.flat(), TOL_OUTPUT));
   }
 
   const lossOf = () => {
@@ -118,15 +119,17 @@ export function runBertDotParity(model: DistilBert, ref: BertDotReference): Pari
     if (want.score_neg) q.push(compare(`${prefix}score_neg`, got.sNeg, want.score_neg, TOL_OUTPUT));
     if (want.loss !== undefined && batch.hasTeacher) q.push(compare(`${prefix}loss`, [got.loss], [want.loss], TOL_OUTPUT));
   };
-  const forward = () =>
-    tf.tidy(() => {
+  const forward = async () => {
+    const [sPos, sNeg, loss] = tf.tidy(() => {
       const r = lossOf();
-      return { sPos: r.sPos.dataSync(), sNeg: r.sNeg.dataSync(), loss: r.loss.dataSync()[0] };
+      return [r.sPos, r.sNeg, r.loss];
     });
+    return { sPos: await read(sPos), sNeg: await read(sNeg), loss: (await read(loss))[0] };
+  };
 
   const needGrads = ref.grad_global_norm !== undefined || ref.grad_norms || ref.grad_samples || ref.after_adam_step;
   if (!needGrads || !batch.hasTeacher) {
-    outputs('', ref, forward());
+    outputs('', ref, await forward());
     return { backend: tf.getBackend(), quantities: q, ok: q.every((x) => x.ok) };
   }
 
@@ -138,25 +141,25 @@ export function runBertDotParity(model: DistilBert, ref: BertDotReference): Pari
     kept = [tf.keep(r.sPos), tf.keep(r.sNeg)];
     return r.loss;
   }, model.trainableVariables());
-  outputs('', ref, { sPos: kept[0].dataSync(), sNeg: kept[1].dataSync(), loss: value.dataSync()[0] });
-  tf.dispose([value, ...kept]);
+  outputs('', ref, { sPos: await read(kept[0]), sNeg: await read(kept[1]), loss: (await read(value))[0] });
   const grads = new Map(Object.entries(byVar).map(([v, g]) => [nameOf.get(v)!, g]));
   let adam: Adam | undefined;
   try {
-    const norms = new Map([...grads].map(([n, g]) => [n, tf.tidy(() => Math.sqrt(tf.sum(tf.square(g)).dataSync()[0]))]));
+    const norms = new Map<string, number>();
+    for (const [n, g] of grads) norms.set(n, Math.sqrt((await read(tf.tidy(() => tf.sum(tf.square(g)))))[0]));
     const global = Math.sqrt([...norms.values()].reduce((s, x) => s + x * x, 0));
     const floor = 1e-5 * (ref.grad_global_norm ?? global);
     if (ref.grad_global_norm !== undefined) q.push(compare('grad_global_norm', [global], [ref.grad_global_norm], TOL_GRAD));
     for (const [n, want] of Object.entries(ref.grad_norms ?? {})) q.push(compare(`grad_norm ${n}`, [norms.get(n) ?? NaN], [want], TOL_GRAD, floor));
-    for (const [n, want] of Object.entries(ref.grad_samples ?? {})) q.push(compare(`grad_sample ${n}`, firstValues(grads.get(n), want.length), want, TOL_GRAD, floor));
+    for (const [n, want] of Object.entries(ref.grad_samples ?? {})) q.push(compare(`grad_sample ${n}`, await firstValues(grads.get(n), want.length), want, TOL_GRAD, floor));
 
     if (ref.after_adam_step) {
       const opts = ref.adam ?? { lr: 1e-3, beta1: 0.9, beta2: 0.999, eps: 1e-8 };
       adam = new Adam(model.weights, { beta1: opts.beta1, beta2: opts.beta2, eps: opts.eps });
       adam.apply(grads, opts.lr);
-      outputs('after_adam_step.', ref.after_adam_step, forward());
+      outputs('after_adam_step.', ref.after_adam_step, await forward());
       for (const [n, want] of Object.entries(ref.after_adam_step.param_samples ?? {})) {
-        const c = compare(`after_adam_step.param ${n}`, firstValues(model.weights.get(n), want.length), want, TOL_OUTPUT);
+        const c = compare(`after_adam_step.param ${n}`, await firstValues(model.weights.get(n), want.length), want, TOL_OUTPUT);
         // A gradient of pure float noise (see above) makes Adam step by about ±lr in a random direction.
         if ((ref.grad_norms?.[n] ?? Infinity) < floor) {
           Object.assign(c, { tol: 2 * opts.lr, ok: c.maxAbs <= 2 * opts.lr, note: 'gradient is float noise (zero in exact arithmetic): Adam steps ±lr; checked |diff| <= 2 lr' });
@@ -171,7 +174,14 @@ export function runBertDotParity(model: DistilBert, ref: BertDotReference): Pari
   return { backend: tf.getBackend(), quantities: q, ok: q.every((x) => x.ok) };
 }
 
-function firstValues(t: tf.Tensor | undefined, n: number): Float32Array {
+/** Reads a tensor's values and disposes it. */
+async function read(t: tf.Tensor): Promise<Float32Array> {
+  const v = (await t.data()) as Float32Array;
+  t.dispose();
+  return v;
+}
+
+async function firstValues(t: tf.Tensor | undefined, n: number): Promise<Float32Array> {
   if (!t) return new Float32Array(0);
-  return (t.dataSync() as Float32Array).slice(0, n);
+  return ((await t.data()) as Float32Array).slice(0, n);
 }

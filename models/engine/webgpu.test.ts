@@ -3,9 +3,9 @@ import { describe, expect, it } from 'vitest';
 import { sharedPath } from '../../common/paths.js';
 import type { TripleBatch } from '../../data/batch.js';
 import { bertDotScores } from '../bert-dot.js';
-import type { DistilBert } from '../distilbert.js';
 import { loadDistilBert } from '../hf.js';
-import { compare, readBertDotReference, referenceBatch, TOL_GRAD, TOL_OUTPUT, type Quantity } from '../parity.js';
+import { readBertDotReference, referenceBatch, runBertDotParity } from '../parity.js';
+import { compare } from '../reference.js';
 import { Adam } from '../../train/adam.js';
 import { marginMse } from '../../train/losses.js';
 import { initBackend } from './backend.js';
@@ -54,7 +54,7 @@ describe.skipIf(!probe.adapter)('webgpu backend', () => {
     await initBackend('webgpu', { quiet: true });
     const ref = await readBertDotReference(`${GOLDEN}/golden.json`);
     const model = await loadDistilBert(GOLDEN);
-    const q = await asyncParity(model, ref);
+    const { quantities: q } = await runBertDotParity(model, ref);
     model.dispose();
     const bad = q.filter((x) => !x.ok);
     expect(bad.map((x) => `${x.name}: rel ${x.maxRel} > ${x.tol}`)).toEqual([]);
@@ -98,62 +98,4 @@ describe.skipIf(!probe.adapter)('webgpu backend', () => {
 function shorten(b: TripleBatch, len: number): TripleBatch {
   const cut = (m: Int32Array, width: number) => Int32Array.from({ length: b.size * len }, (_, i) => m[Math.floor(i / len) * width + (i % len)]);
   return { ...b, pLen: len, nLen: len, posIds: cut(b.posIds, b.pLen), posMask: cut(b.posMask, b.pLen), negIds: cut(b.negIds, b.nLen), negMask: cut(b.negMask, b.nLen) };
-}
-
-/**
- * models/parity.ts's comparisons with asynchronous reads (its runBertDotParity reads with dataSync, which
- * webgpu cannot do in Node). Same quantities, tolerances and gradient floor.
- */
-async function asyncParity(model: DistilBert, ref: Awaited<ReturnType<typeof readBertDotReference>>): Promise<Quantity[]> {
-  const q: Quantity[] = [];
-  const batch = referenceBatch(ref);
-  const b = batch.size;
-  for (const [part, key] of [['query', 'query_cls'], ['pos', 'pos_cls'], ['neg', 'neg_cls']] as const) {
-    const ids = ref[part].input_ids;
-    const cls = tf.tidy(() => model.encode(tf.tensor2d(ids, [b, ids[0].length], 'int32'), tf.tensor2d(ref[part].attention_mask, [b, ids[0].length], 'int32')));
-    q.push(compare(key, await values(cls), ref[key]!.flat(), TOL_OUTPUT));
-  }
-  const tPos = tf.tensor1d(batch.teacherPos);
-  const tNeg = tf.tensor1d(batch.teacherNeg);
-  const nameOf = new Map([...model.weights].map(([hf, v]) => [v.name, hf]));
-  let kept: tf.Tensor[] = [];
-  const { value, grads: byVar } = tf.variableGrads(() => {
-    const { sPos, sNeg } = bertDotScores(model, batch);
-    kept = [tf.keep(sPos), tf.keep(sNeg)];
-    return marginMse(sPos, sNeg, tPos, tNeg);
-  }, model.trainableVariables());
-  q.push(compare('score_pos', await values(kept[0]), ref.score_pos!, TOL_OUTPUT));
-  q.push(compare('score_neg', await values(kept[1]), ref.score_neg!, TOL_OUTPUT));
-  q.push(compare('loss', await values(value), [ref.loss!], TOL_OUTPUT));
-  const grads = new Map(Object.entries(byVar).map(([v, g]) => [nameOf.get(v)!, g]));
-  const norms = new Map<string, number>();
-  for (const [n, g] of grads) norms.set(n, Math.sqrt((await values(tf.sum(tf.square(g))))[0]));
-  const global = Math.sqrt([...norms.values()].reduce((s, x) => s + x * x, 0));
-  const floor = 1e-6 * ref.grad_global_norm!;
-  q.push(compare('grad_global_norm', [global], [ref.grad_global_norm!], TOL_GRAD));
-  for (const [n, want] of Object.entries(ref.grad_norms ?? {})) q.push(compare(`grad_norm ${n}`, [norms.get(n) ?? NaN], [want], TOL_GRAD, floor));
-  for (const [n, want] of Object.entries(ref.grad_samples ?? {})) {
-    q.push(compare(`grad_sample ${n}`, (await grads.get(n)!.data()).slice(0, want.length), want, TOL_GRAD, floor));
-  }
-  const opts = ref.adam!;
-  const adam = new Adam(model.weights, { beta1: opts.beta1, beta2: opts.beta2, eps: opts.eps });
-  adam.apply(grads, opts.lr);
-  tf.dispose([...grads.values()]);
-  const after = ref.after_adam_step!;
-  const scores = tf.tidy(() => {
-    const { sPos, sNeg } = bertDotScores(model, batch);
-    return [sPos, sNeg, marginMse(sPos, sNeg, tPos, tNeg)];
-  });
-  q.push(compare('after_adam_step.score_pos', await values(scores[0]), after.score_pos!, TOL_OUTPUT));
-  q.push(compare('after_adam_step.score_neg', await values(scores[1]), after.score_neg!, TOL_OUTPUT));
-  q.push(compare('after_adam_step.loss', await values(scores[2]), [after.loss!], TOL_OUTPUT));
-  for (const [n, want] of Object.entries(after.param_samples ?? {})) {
-    const c = compare(`after_adam_step.param ${n}`, (await model.weights.get(n)!.data()).slice(0, want.length), want, TOL_OUTPUT);
-    // As parity.ts: a gradient of pure float noise makes Adam step by about ±lr in a random direction.
-    if ((ref.grad_norms?.[n] ?? Infinity) < floor) Object.assign(c, { tol: 2 * opts.lr, ok: c.maxAbs <= 2 * opts.lr });
-    q.push(c);
-  }
-  adam.dispose();
-  tf.dispose([tPos, tNeg]);
-  return q;
 }
