@@ -163,7 +163,7 @@ export async function writeSafetensors(file: string, tensors: Map<string, tf.Ten
   for (const name of names) {
     const t = tensors.get(name)!;
     if (t.dtype !== 'float32' && t.dtype !== 'int32') throw new Error(`writeSafetensors: tensor '${name}' has dtype ${t.dtype}; only float32 and int32 are written`);
-    const values = t.dataSync() as Float32Array | Int32Array;
+    const values = (await t.data()) as Float32Array | Int32Array; // asynchronous: webgpu cannot read synchronously
     const bytes = new Uint8Array(values.byteLength);
     const v = new DataView(bytes.buffer);
     if (values instanceof Float32Array) for (let i = 0; i < values.length; i++) v.setFloat32(4 * i, values[i], true);

@@ -4,22 +4,23 @@ import * as tf from '@tensorflow/tfjs-core';
  * The global L2 norm of all gradients, sqrt(Σ ||g||²) ([] scalar on the host). A non-finite value means
  * some gradient is NaN or ±Inf, which the trainer checks before any update.
  */
-export function globalNorm(grads: Map<string, tf.Tensor>): number {
-  return tf.tidy(() => {
-    const sq = [...grads.values()].map((g) => tf.sum(tf.square(g)));
-    return Math.sqrt(tf.addN(sq).dataSync()[0]);
-  });
+export async function globalNorm(grads: Map<string, tf.Tensor>): Promise<number> {
+  // Read asynchronously: webgpu cannot read synchronously in Node.
+  const total = tf.tidy(() => tf.addN([...grads.values()].map((g) => tf.sum(tf.square(g)))));
+  const [sq] = await total.data();
+  total.dispose();
+  return Math.sqrt(sq);
 }
 
 /**
  * Scales the gradients so their global norm is at most `maxNorm`, like torch.nn.utils.clip_grad_norm_:
- * coef = maxNorm / (norm + 1e-6), applied only when coef < 1. Returns new tensors (the caller disposes the
- * old ones) and the norm before clipping.
+ * coef = maxNorm / (norm + 1e-6), applied only when coef < 1, with `norm` = globalNorm(grads) (computed once by
+ * the caller, which also checks it is finite). Returns new tensors (the caller disposes the old ones).
  */
 export function clipByGlobalNorm(
   grads: Map<string, tf.Tensor>,
   maxNorm: number,
-  norm = globalNorm(grads),
+  norm: number,
 ): { grads: Map<string, tf.Tensor>; norm: number; clipped: boolean } {
   const coef = maxNorm / (norm + 1e-6);
   if (!(coef < 1)) return { grads, norm, clipped: false };

@@ -68,9 +68,9 @@ describe('training loop', () => {
   it('gradient accumulation over micro-batches gives the full batch gradients and the same weights', async () => {
     const batch = generatedBatch(4, 0, 32);
     const student = new TinyStudent(5);
-    const full = batchGradients(student, marginMse, batch, 1);
+    const full = await batchGradients(student, marginMse, batch, 1);
     for (const micro of [4, 3]) {
-      const acc = batchGradients(student, marginMse, batch, micro);
+      const acc = await batchGradients(student, marginMse, batch, micro);
       expect(acc.loss).toBeCloseTo(full.loss, 4);
       for (const [name, g] of full.grads) {
         const diff = tf.tidy(() => tf.max(tf.abs(tf.sub(g, acc.grads.get(name)!))).dataSync()[0]);

@@ -131,11 +131,11 @@ export async function runLoop(o: LoopOptions): Promise<TrainSummary> {
       let value: number;
       let grads: Map<string, tf.Tensor>;
       try {
-        ({ loss: value, grads } = batchGradients(o.student, loss, batch, cfg.accumulation_steps));
+        ({ loss: value, grads } = await batchGradients(o.student, loss, batch, cfg.accumulation_steps));
       } catch (e) {
         throw explainWasmError(e); // the wasm heap's crash does not say "out of memory"; this does
       }
-      const norm = Number.isFinite(value) ? globalNorm(grads) : NaN;
+      const norm = Number.isFinite(value) ? await globalNorm(grads) : NaN;
       if (!Number.isFinite(value) || !Number.isFinite(norm)) {
         tf.dispose([...grads.values()]);
         const what = `step ${state.step + 1}: non-finite ${Number.isFinite(value) ? `gradient (global norm ${norm})` : `loss (${value})`}`;

@@ -27,14 +27,14 @@ function sliceBatch(b: TripleBatch, start: number, end: number): TripleBatch {
  * Loss and gradients of one batch, computed over `micro` micro-batches. Each micro-batch's mean loss is
  * weighted by its share of the rows, so the summed gradients equal those of the whole batch's mean loss
  * (up to float rounding), while only one micro-batch's activations are alive at a time.
- * Returns the loss on the host and gradients by parameter name (the caller disposes them).
+ * Resolves to the loss on the host and gradients by parameter name (the caller disposes them).
  */
-export function batchGradients(
+export async function batchGradients(
   student: Student,
   loss: LossFn,
   batch: TripleBatch,
   micro: number,
-): { loss: number; grads: Map<string, tf.Tensor> } {
+): Promise<{ loss: number; grads: Map<string, tf.Tensor> }> {
   const names = new Map<string, string>(); // tfjs variable name → parameter name
   const vars: tf.Variable[] = [];
   for (const [name, v] of student.params) {
@@ -56,7 +56,7 @@ export function batchGradients(
       const l = loss(sPos, sNeg, tPos, tNeg);
       return parts === 1 ? l : tf.mul(l, share);
     }, vars);
-    total += value.dataSync()[0];
+    total += (await value.data())[0]; // asynchronous: webgpu cannot read synchronously in Node
     value.dispose();
     if (!acc) {
       acc = new Map(Object.entries(grads).map(([k, g]) => [names.get(k)!, g]));
