@@ -81,7 +81,7 @@ async function main(): Promise<void> {
   for (const c of cases) {
     await initBackend(c.backend, { quiet: true });
     const model = await loadBertCat(c.model.dir);
-    scorePairs(model, tok, [[triples[0][0], triples[0][1]]], { maxLength: MAX_LENGTH }); // warm-up (kernel setup)
+    await scorePairs(model, tok, [[triples[0][0], triples[0][1]]], { maxLength: MAX_LENGTH }); // warm-up (kernel setup)
     let pairs = 0;
     let tokens = 0;
     let padded = 0;
@@ -94,7 +94,7 @@ async function main(): Promise<void> {
       const chunk = c.chunk || lens.length;
       for (let k = 0; k < lens.length; k += chunk) padded += lens[Math.min(k + chunk, lens.length) - 1] * Math.min(chunk, lens.length - k);
       const t0 = performance.now();
-      scorePairs(model, tok, batch, { maxLength: MAX_LENGTH, chunk: c.chunk });
+      await scorePairs(model, tok, batch, { maxLength: MAX_LENGTH, chunk: c.chunk });
       seconds += (performance.now() - t0) / 1000;
       pairs += batch.length;
     }

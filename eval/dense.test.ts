@@ -31,9 +31,9 @@ const dot = (a: Float32Array, ao: number, b: Float32Array, bo: number, n: number
 };
 
 /** Brute force: every passage scored in JS, sorted by score desc then index asc. */
-function bruteForce(k: number): Map<string, string[]> {
-  const q = embedTexts(model, tokenizer, [...queries.values()], 30, 8);
-  const p = embedTexts(model, tokenizer, passages.map((x) => x.text), 64, 8);
+async function bruteForce(k: number): Promise<Map<string, string[]>> {
+  const q = await embedTexts(model, tokenizer, [...queries.values()], 30, 8);
+  const p = await embedTexts(model, tokenizer, passages.map((x) => x.text), 64, 8);
   const out = new Map<string, string[]>();
   [...queries.keys()].forEach((qid, r) => {
     const scored = passages.map((x, i) => ({ id: x.id, i, s: dot(q.vectors, r * q.dim, p.vectors, i * p.dim, p.dim) }));
@@ -44,7 +44,7 @@ function bruteForce(k: number): Map<string, string[]> {
 }
 
 describe('ExactSearch', () => {
-  it('equals a JS loop over chunked, multi-block input and leaks no tensors', () => {
+  it('equals a JS loop over chunked, multi-block input and leaks no tensors', async () => {
     const dim = 8;
     const nq = 7;
     const nd = 61;
@@ -56,7 +56,7 @@ describe('ExactSearch', () => {
     const search = new ExactSearch(q, dim, { k: 9, queryChunk: 3, docChunk: 7 });
     search.add(d.subarray(0, 20 * dim));
     search.add(d.subarray(20 * dim));
-    const { indices, scores } = search.result();
+    const { indices, scores } = await search.result();
     search.dispose();
     expect(tf.memory().numTensors).toBe(before);
     for (let r = 0; r < nq; r++) {
@@ -85,7 +85,7 @@ describe('encode + retrieve', () => {
     expect(second.shards.map((s) => s.rows)).toEqual([16, 16, 16, 2]);
 
     const run = await retrieve(model, tokenizer, queries, dir, retrieveOpts);
-    const expected = bruteForce(5);
+    const expected = await bruteForce(5);
     for (const [qid, docs] of run) expect(docs.map((d) => d.docno)).toEqual(expected.get(qid));
 
     // Resume after losing a shard: only that one is encoded again.
@@ -102,7 +102,7 @@ describe('encode + retrieve', () => {
     expect(existsSync(path.join(dir, m.shards[0].vectors))).toBe(true);
     expect((await readManifest(dir)).shards[0].vectors).toBe('shard-00000.f16');
     const run = await retrieve(model, tokenizer, queries, dir, { k: 1, queryChunk: 8, docChunk: 64, queryMaxLength: 30, batchSize: 8 });
-    const expected = bruteForce(1);
+    const expected = await bruteForce(1);
     for (const [qid, docs] of run) expect(docs[0].docno).toBe(expected.get(qid)![0]);
   });
 });
@@ -116,8 +116,8 @@ describe('rerank', () => {
     ]);
     const out = await rerank(model, tokenizer, queries, texts, candidates, { queryMaxLength: 30, passageMaxLength: 64, batchSize: 5, depth: 10 });
     expect(out.get('q1')).toHaveLength(10);
-    const q = embedTexts(model, tokenizer, [queries.get('q1')!], 30, 1);
-    const p = embedTexts(model, tokenizer, [texts.get('p3')!], 64, 1);
+    const q = await embedTexts(model, tokenizer, [queries.get('q1')!], 30, 1);
+    const p = await embedTexts(model, tokenizer, [texts.get('p3')!], 64, 1);
     expect(out.get('q1')!.find((d) => d.docno === 'p3')!.score).toBeCloseTo(dot(q.vectors, 0, p.vectors, 0, q.dim), 5);
     const bad: Run = new Map([['q1', [{ docno: 'nope', score: 1 }]]]);
     await expect(rerank(model, tokenizer, queries, texts, bad, { queryMaxLength: 30, passageMaxLength: 64, batchSize: 5 })).rejects.toThrow('passage nope');

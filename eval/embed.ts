@@ -17,7 +17,7 @@ export type TextTokenizer = Pick<Tokenizer, 'encode' | 'padId'>;
  * longest in the batch (so short queries do not pay for 200-token padding). Returns [n, dim] row-major.
  * Each batch runs inside tf.tidy; only the downloaded Float32Array outlives it.
  */
-export function embedTexts(model: Encoder, tokenizer: TextTokenizer, texts: string[], maxLength: number, batchSize: number): { vectors: Float32Array; dim: number } {
+export async function embedTexts(model: Encoder, tokenizer: TextTokenizer, texts: string[], maxLength: number, batchSize: number): Promise<{ vectors: Float32Array; dim: number }> {
   let vectors = new Float32Array(0);
   let dim = 0;
   for (let start = 0; start < texts.length; start += batchSize) {
@@ -30,7 +30,7 @@ export function embedTexts(model: Encoder, tokenizer: TextTokenizer, texts: stri
       mask.fill(1, i * len, i * len + row.length);
     });
     const out = tf.tidy(() => model.encode(tf.tensor2d(ids, [batch.length, len], 'int32'), tf.tensor2d(mask, [batch.length, len], 'int32')));
-    const data = out.dataSync() as Float32Array; // [b, dim]
+    const data = (await out.data()) as Float32Array; // [b, dim]; asynchronous: webgpu cannot read synchronously in Node
     out.dispose();
     if (dim === 0) {
       dim = data.length / batch.length;

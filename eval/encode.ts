@@ -78,7 +78,7 @@ export async function encodeCollection(
       if (done && done.rows === ids.length) {
         opts.onShard?.(done, true);
       } else {
-        const { vectors, dim } = embedTexts(model, tokenizer, texts, opts.maxLength, opts.batchSize); // [rows, dim]
+        const { vectors, dim } = await embedTexts(model, tokenizer, texts, opts.maxLength, opts.batchSize); // [rows, dim]
         const ext = opts.dtype === 'float32' ? 'f32' : 'f16';
         const data = opts.dtype === 'float32' ? vectors : encodeHalf(vectors);
         const info: ShardInfo = { index, rows: ids.length, dim, dtype: opts.dtype, vectors: `${shardName(index)}.${ext}`, ids: `${shardName(index)}.ids` };

@@ -32,8 +32,8 @@ export async function rerank(model: Encoder, tokenizer: TextTokenizer, queries: 
       if (text === undefined) throw new Error(`rerank: passage ${d.docno} (candidate of query ${qid}) is not in the collection`);
       return text;
     });
-    const q = embedTexts(model, tokenizer, [query], opts.queryMaxLength, 1); // [1, dim]
-    const p = embedTexts(model, tokenizer, texts, opts.passageMaxLength, opts.batchSize); // [n, dim]
+    const q = await embedTexts(model, tokenizer, [query], opts.queryMaxLength, 1); // [1, dim]
+    const p = await embedTexts(model, tokenizer, texts, opts.passageMaxLength, opts.batchSize); // [n, dim]
     out.set(qid, candidates.map((d, i) => ({ docno: d.docno, score: dot(q.vectors, 0, p.vectors, i * p.dim, p.dim) })));
     opts.onQuery?.(++done, run.size);
     // Yield to the event loop between queries so progress output and signals get through.

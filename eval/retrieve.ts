@@ -65,18 +65,19 @@ export class ExactSearch {
   }
 
   /** Best-first document indices and scores per query. */
-  result(): { indices: Int32Array[]; scores: Float32Array[] } {
+  async result(): Promise<{ indices: Int32Array[]; scores: Float32Array[] }> {
     const indices: Int32Array[] = [];
     const scores: Float32Array[] = [];
-    this.best.forEach(({ values, indices: idx }) => {
+    // Read asynchronously: webgpu cannot read synchronously in Node.
+    for (const { values, indices: idx } of this.best) {
       const [rows, k] = values.shape;
-      const v = values.dataSync() as Float32Array;
-      const i = idx.dataSync() as Int32Array;
+      const v = (await values.data()) as Float32Array;
+      const i = (await idx.data()) as Int32Array;
       for (let r = 0; r < rows; r++) {
         scores.push(v.slice(r * k, (r + 1) * k));
         indices.push(i.slice(r * k, (r + 1) * k));
       }
-    });
+    }
     return { indices, scores };
   }
 
@@ -106,7 +107,7 @@ export async function retrieve(
     throw new Error(`${indexDir}/manifest.json: ${manifest.shards.length} of ${manifest.shardCount} shards are encoded; finish eval encode first (every --shard part)`);
   }
   const qids = [...queries.keys()];
-  const q = embedTexts(model, tokenizer, [...queries.values()], opts.queryMaxLength, opts.batchSize); // [nq, dim]
+  const q = await embedTexts(model, tokenizer, [...queries.values()], opts.queryMaxLength, opts.batchSize); // [nq, dim]
   if (q.dim !== manifest.dim) throw new Error(`query vectors have dim ${q.dim}, the index ${manifest.dim}: was it encoded with another model?`);
   const search = new ExactSearch(q.vectors, q.dim, opts);
   const ids: string[] = [];
@@ -117,7 +118,7 @@ export async function retrieve(
       for (const id of shard.ids) ids.push(id);
       opts.onShard?.(n + 1, manifest.shards.length);
     }
-    const { indices, scores } = search.result();
+    const { indices, scores } = await search.result();
     const run: Run = new Map();
     qids.forEach((qid, r) => run.set(qid, Array.from(indices[r], (d, j) => ({ docno: ids[d], score: scores[r][j] }))));
     return run;

@@ -251,8 +251,9 @@ export async function bertCatParity(modelDir: string, referenceFile: string, tol
       return model.forward(ids, types, mask);
     });
     const quantities: Quantity[] = [];
-    if (ref.cls) quantities.push(compare('cls', cls.dataSync(), ref.cls.flat(), tol));
-    if (ref.scores) quantities.push(compare('scores', scores.dataSync(), ref.scores, tol));
+    // Asynchronous reads: webgpu cannot read synchronously in Node.
+    if (ref.cls) quantities.push(compare('cls', await cls.data(), ref.cls.flat(), tol));
+    if (ref.scores) quantities.push(compare('scores', await scores.data(), ref.scores, tol));
     tf.dispose([cls, scores]);
     return { backend: tf.getBackend(), form: model.form, quantities, ok: quantities.every((q) => q.ok) };
   } finally {

@@ -34,12 +34,12 @@ function padPairs(rows: EncodedPair[], padId: number): PaddedPairs {
 }
 
 /** Scores padded pairs; returns plain numbers [pairs] (no tensors left behind). */
-function scorePadded(model: BertCat, p: PaddedPairs): Float32Array {
+async function scorePadded(model: BertCat, p: PaddedPairs): Promise<Float32Array> {
   const n = p.ids.length / p.length;
   const scores = tf.tidy(() =>
     model.score(tf.tensor2d(p.ids, [n, p.length], 'int32'), tf.tensor2d(p.typeIds, [n, p.length], 'int32'), tf.tensor2d(p.mask, [n, p.length], 'int32')),
   );
-  const out = scores.dataSync() as Float32Array;
+  const out = (await scores.data()) as Float32Array; // asynchronous: webgpu cannot read synchronously in Node
   scores.dispose();
   return out;
 }
@@ -52,14 +52,14 @@ export interface PairScoreOptions {
 }
 
 /** Tokenizes and scores pairs; scores come back in the order of `pairs`. */
-export function scorePairs(model: BertCat, tok: Tokenizer, pairs: [string, string][], opts: PairScoreOptions): Float32Array {
+export async function scorePairs(model: BertCat, tok: Tokenizer, pairs: [string, string][], opts: PairScoreOptions): Promise<Float32Array> {
   const enc = pairs.map(([q, p]) => tok.encodePair(q, p, opts.maxLength));
   const chunk = opts.chunk && opts.chunk > 0 ? opts.chunk : enc.length;
   const order = enc.map((_, i) => i).sort((a, b) => enc[a].ids.length - enc[b].ids.length);
   const out = new Float32Array(enc.length);
   for (let start = 0; start < order.length; start += chunk) {
     const idx = order.slice(start, start + chunk);
-    const s = scorePadded(model, padPairs(idx.map((i) => enc[i]), tok.padId));
+    const s = await scorePadded(model, padPairs(idx.map((i) => enc[i]), tok.padId));
     idx.forEach((i, k) => (out[i] = s[k]));
   }
   return out;

@@ -171,7 +171,7 @@ export async function scoreTriples(opts: ScoreOptions): Promise<ScoreSummary> {
     if (batch.length === 0) return;
     const pairs: [string, string][] = [...batch.map((b): [string, string] => [b.query, b.pos]), ...batch.map((b): [string, string] => [b.query, b.neg])];
     const t = performance.now();
-    const s = scorePairs(model, tok, pairs, { maxLength, chunk: opts.chunk ?? 16 }); // [2B]: positives, then negatives
+    const s = await scorePairs(model, tok, pairs, { maxLength, chunk: opts.chunk ?? 16 }); // [2B]: positives, then negatives
     scoreSeconds += (performance.now() - t) / 1000;
     await out.appendBatch(batch.map((b, i) => formatRow(s[i], s[batch.length + i], b.triple)).join(''));
     scored += batch.length;
