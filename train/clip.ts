@@ -5,8 +5,10 @@ import * as tf from '@tensorflow/tfjs-core';
  * some gradient is NaN or ±Inf, which the trainer checks before any update.
  */
 export async function globalNorm(grads: Map<string, tf.Tensor>): Promise<number> {
-  // Read asynchronously: webgpu cannot read synchronously in Node.
-  const total = tf.tidy(() => tf.addN([...grads.values()].map((g) => tf.sum(tf.square(g)))));
+  // Summed pairwise, not with tf.addN: webgpu's AddN binds one storage buffer per input, and adapters in
+  // compatibility mode allow only 8 per shader stage (a 2-layer student has 37 parameters), so AddN there
+  // fails validation. Read asynchronously: webgpu cannot read synchronously in Node.
+  const total = tf.tidy(() => [...grads.values()].map((g) => tf.sum(tf.square(g))).reduce((a, b) => tf.add(a, b)));
   const [sq] = await total.data();
   total.dispose();
   return Math.sqrt(sq);
