@@ -1,6 +1,9 @@
 import { defineConfig } from 'vitest/config';
 
-// Tests live beside the code they test (`*.test.ts`). Two workers: CI machines have 2 cores.
+// Tests live beside the code they test (`*.test.ts`). Two workers: CI machines have 2 cores. Each worker's
+// wasm backend gets one thread: two workers with a thread per core each oversubscribe the cores, and a
+// threaded product waits for its slowest thread (the quickstart test took 445 s instead of 180 s).
+// models/engine/wasm-threads.test.ts tests the threaded build in child processes of its own.
 export default defineConfig({
   test: {
     include: ['**/*.test.ts'],
@@ -9,5 +12,6 @@ export default defineConfig({
     maxWorkers: 2,
     testTimeout: 120_000,
     hookTimeout: 120_000,
+    env: { MARGIN_MSE_WASM_THREADS: '1' },
   },
 });

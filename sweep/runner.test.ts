@@ -4,7 +4,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { SweepConfig } from './config.js';
-import { runSweep, type SweepEvent } from './runner.js';
+import { childEnv, runSweep, type SweepEvent } from './runner.js';
 import type { RunCommand } from './runs.js';
 
 /**
@@ -112,5 +112,14 @@ describe('sweep runner', () => {
     });
     await exited;
     expect(events).toEqual(['wait', 'start after exit', 'end']);
+  });
+});
+
+describe('childEnv', () => {
+  it('shares the cores among concurrent runs for wasm threads, unless the user chose a count', () => {
+    const cores = os.availableParallelism();
+    expect(childEnv(1, { PATH: '/bin' })).toEqual({ PATH: '/bin', MARGIN_MSE_WASM_THREADS: String(cores) });
+    expect(childEnv(cores * 4, {}).MARGIN_MSE_WASM_THREADS).toBe('1');
+    expect(childEnv(2, { MARGIN_MSE_WASM_THREADS: '3' }).MARGIN_MSE_WASM_THREADS).toBe('3');
   });
 });

@@ -1,11 +1,13 @@
 import { spawn } from 'node:child_process';
 import { promises as fsp, openSync, closeSync } from 'node:fs';
+import os from 'node:os';
 import path from 'node:path';
 import PQueue from 'p-queue';
 import { writeFileAtomic, writeJsonAtomic } from '../common/atomic.js';
 import { ConfigError, loadConfig } from '../config/load.js';
 import { Config } from '../config/schema.js';
 import { prepare } from '../data/prepare.js';
+import { WASM_THREADS_ENV } from '../models/engine/wasm-setup.js';
 import type { SweepConfig } from './config.js';
 import { isDone, planRuns, sweepDir, trainCommand, type PlannedRun, type RunCommand } from './runs.js';
 import { writeSummary, type SweepSummary } from './summary.js';
@@ -54,7 +56,9 @@ export async function runSweep(sweep: SweepConfig, opts: SweepOptions = {}): Pro
   await writeJsonAtomic(path.join(dir, 'sweep.json'), { ...sweep, runs: runs.map((r) => ({ name: r.name, values: r.values })) });
 
   const result: SweepResult = { skipped: 0, ran: 0, failed: 0, interrupted: false };
-  const queue = new PQueue({ concurrency: opts.concurrency ?? sweep.concurrency });
+  const concurrency = opts.concurrency ?? sweep.concurrency;
+  const queue = new PQueue({ concurrency });
+  const env = childEnv(concurrency);
   const emit = opts.onEvent ?? (() => {});
   for (const run of runs) {
     if (await isDone(run)) {
@@ -66,7 +70,7 @@ export async function runSweep(sweep: SweepConfig, opts: SweepOptions = {}): Pro
       if (opts.signal?.aborted) return;
       await waitForOrphan(run, emit, opts.signal);
       if (opts.signal?.aborted || (await isDone(run))) return;
-      const ok = await runChild(run, command(run, sweep), emit, opts.signal);
+      const ok = await runChild(run, command(run, sweep), env, emit, opts.signal);
       if (opts.signal?.aborted) return;
       result.ran++;
       if (!ok) result.failed++;
@@ -78,17 +82,27 @@ export async function runSweep(sweep: SweepConfig, opts: SweepOptions = {}): Pro
   return result;
 }
 
+/**
+ * The children's environment: the cores shared out among the concurrent runs for the wasm backend's threads
+ * (every run would otherwise take every core), unless the user set MARGIN_MSE_WASM_THREADS.
+ */
+export function childEnv(concurrency: number, env: NodeJS.ProcessEnv = process.env): NodeJS.ProcessEnv {
+  if (env[WASM_THREADS_ENV]) return env;
+  return { ...env, [WASM_THREADS_ENV]: String(Math.max(1, Math.floor(os.availableParallelism() / concurrency))) };
+}
+
 /** Runs one child to its end; resolves true on exit code 0. */
 async function runChild(
   run: PlannedRun,
   c: { file: string; args: string[]; cwd: string },
+  env: NodeJS.ProcessEnv,
   emit: (e: SweepEvent) => void,
   signal?: AbortSignal,
 ): Promise<boolean> {
   const start = Date.now();
   const fd = openSync(run.logFile, 'a');
   try {
-    const child = spawn(c.file, c.args, { cwd: c.cwd, stdio: ['ignore', fd, fd] });
+    const child = spawn(c.file, c.args, { cwd: c.cwd, env, stdio: ['ignore', fd, fd] });
     if (child.pid !== undefined) {
       await writeFileAtomic(run.pidFile, String(child.pid));
       emit({ type: 'start', run: run.name, pid: child.pid });

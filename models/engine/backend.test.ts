@@ -10,7 +10,7 @@ describe('initBackend', () => {
     const r = await initBackend('auto', { quiet: true });
     expect(r.name).toBe('wasm');
     expect(tf.getBackend()).toBe('wasm');
-    expect(r.reasons[0]).toMatch(/^using wasm: .*SIMD, 1 thread/);
+    expect(r.reasons[0]).toMatch(/^using wasm: .*SIMD, \d thread\(s\)/);
     expect(r.reasons.find((l) => l.startsWith('not tensorflow:'))).toMatch(/@tensorflow\/tfjs-node-gpu is not installed; @tensorflow\/tfjs-node is not installed/);
     expect(r.reasons.some((l) => l.startsWith('not webgpu:'))).toBe(true);
   });

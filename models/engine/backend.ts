@@ -4,7 +4,7 @@ import '@tensorflow/tfjs-backend-wasm';
 import { ConfigError } from '../../config/load.js';
 import { registerGradients } from './gradients.js';
 import { registerCpuKernels, registerWasmKernels } from './kernels/register.js';
-import { configureWasm } from './wasm-setup.js';
+import { startWasm, WASM_THREADS_ENV, wasmThreadsWanted } from './wasm-setup.js';
 import { initWebgpu } from './webgpu.js';
 
 export type BackendChoice = 'auto' | 'tensorflow' | 'webgpu' | 'wasm' | 'cpu';
@@ -78,15 +78,17 @@ async function initTensorflow(): Promise<Attempt> {
 }
 
 async function initWasm(): Promise<Attempt> {
+  let wanted: number;
   try {
-    configureWasm();
+    wanted = wasmThreadsWanted();
     registerWasmKernels();
   } catch (err) {
     return { ok: false, why: firstLine(err) };
   }
-  if (!(await setBackendQuietly('wasm'))) return { ok: false, why: 'the wasm module failed to initialize' };
+  const threads = await startWasm(wanted, setBackendQuietly);
+  if (threads == null) return { ok: false, why: `the wasm module failed to initialize (${wanted} thread(s); ${WASM_THREADS_ENV}=1 selects the single-threaded build)` };
   const simd = await tf.env().getAsync('WASM_HAS_SIMD_SUPPORT');
-  return { ok: true, detail: `@tensorflow/tfjs-backend-wasm ${tf.version_core}, ${simd ? 'SIMD' : 'no SIMD (slow)'}, 1 thread` };
+  return { ok: true, detail: `@tensorflow/tfjs-backend-wasm ${tf.version_core}, ${simd ? 'SIMD' : 'no SIMD (slow)'}, ${threads} thread(s)` };
 }
 
 async function initCpu(): Promise<Attempt> {

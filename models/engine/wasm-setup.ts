@@ -1,17 +1,66 @@
 import { createRequire } from 'node:module';
+import os from 'node:os';
 import path from 'node:path';
-import { env } from '@tensorflow/tfjs-core';
-import { setWasmPaths } from '@tensorflow/tfjs-backend-wasm';
+import { fileURLToPath } from 'node:url';
+import * as tf from '@tensorflow/tfjs-core';
+import { getThreadsCount, setThreadsCount, setWasmPaths, type BackendWasm } from '@tensorflow/tfjs-backend-wasm';
+
+/** Environment variable that sets the wasm thread count (default: every core, at most WASM_MAX_THREADS). */
+export const WASM_THREADS_ENV = 'MARGIN_MSE_WASM_THREADS';
+/** The threaded build pre-creates 8 pthread workers: XNNPACK's pool cannot use more. */
+export const WASM_MAX_THREADS = 8;
+
+const WORKER = path.join(path.dirname(fileURLToPath(import.meta.url)), 'wasm-pthread-worker.cjs');
+
+/** The thread count asked for: MARGIN_MSE_WASM_THREADS, else every core; within [1, 8]. */
+export function wasmThreadsWanted(env: NodeJS.ProcessEnv = process.env): number {
+  const raw = env[WASM_THREADS_ENV];
+  if (raw != null && raw !== '') {
+    const n = Number(raw);
+    if (!Number.isInteger(n) || n < 1) throw new Error(`${WASM_THREADS_ENV}=${raw}: expected a whole number of threads >= 1`);
+    return Math.min(n, WASM_MAX_THREADS);
+  }
+  return Math.min(os.availableParallelism(), WASM_MAX_THREADS);
+}
 
 /**
- * Points the wasm backend at its .wasm binaries inside node_modules (under tsx or a bundler the package's
- * own guess of its location can be wrong) and keeps it single-threaded: Node has no Worker-based pthreads
- * for it, so the threaded build cannot start. Returns the folder used.
+ * Starts the wasm backend with `threads` XNNPACK threads (1: the single-threaded SIMD build) and returns the
+ * thread count it got, or null when it failed to initialize.
+ *
+ * Why the detours: tfjs-backend-wasm turns threads off in Node (tfjs issue #3830), yet its threaded build runs
+ * under worker_threads once three things are fixed, and matrix products, most of a step, then scale with cores
+ * (a 1600x768x3072 product: 470-540 ms on 1 thread, 190-250 ms on 2, here). All three stay inside this call:
+ * - the worker script is a blob: URL Node cannot start, so URL.createObjectURL answers with our worker file
+ *   (wasm-pthread-worker.cjs) while the backend initializes;
+ * - the backend caps its pool at half the logical cores (it assumes two hyperthreads per core), so on a 2-core
+ *   machine it would keep 1 thread: os.cpus() reports each core twice while the module starts;
+ * - the pool's workers would keep the process alive forever: they are unref'd once it has started.
+ * The binaries are located inside node_modules (under tsx the package's own guess of its folder can be wrong).
  */
-export function configureWasm(): string {
+export async function startWasm(threads: number, setBackend: (name: string) => Promise<boolean>): Promise<number | null> {
   const require = createRequire(import.meta.url);
   const dir = path.dirname(require.resolve('@tensorflow/tfjs-backend-wasm/dist/tfjs-backend-wasm-simd.wasm'));
   setWasmPaths(`${dir}${path.sep}`);
-  env().set('WASM_HAS_MULTITHREAD_SUPPORT', false);
-  return dir;
+  const threaded = threads > 1;
+  tf.env().set('WASM_HAS_MULTITHREAD_SUPPORT', threaded);
+  setThreadsCount(threads);
+  if (!threaded) return (await setBackend('wasm')) ? 1 : null;
+
+  const createObjectURL = URL.createObjectURL;
+  const cpus = os.cpus;
+  URL.createObjectURL = (blob: Blob) => (blob.type === 'application/javascript' ? WORKER : createObjectURL(blob));
+  os.cpus = () => [...cpus(), ...cpus()];
+  try {
+    if (!(await setBackend('wasm'))) return null;
+  } finally {
+    URL.createObjectURL = createObjectURL;
+    os.cpus = cpus;
+  }
+  const pthreads = (tf.backend() as BackendWasm).wasm as unknown as { PThread?: { runningWorkers: Worker[]; unusedWorkers: Worker[] } };
+  for (const worker of [...(pthreads.PThread?.runningWorkers ?? []), ...(pthreads.PThread?.unusedWorkers ?? [])]) worker.unref();
+  return getThreadsCount();
+}
+
+interface Worker {
+  unref(): void;
 }
