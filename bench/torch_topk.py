@@ -1,6 +1,6 @@
 """PyTorch reference for bench/eval.ts: exact top-k by inner product, chunked like eval/retrieve.ts.
 
-Usage: python3 bench/torch_topk.py QUERIES DOCS DIM K DOC_CHUNK
+Usage: python3 bench/torch_topk.py QUERIES DOCS DIM K DOC_CHUNK [THREADS]
 Prints one JSON line: seconds for the search (random data generated before the clock starts), threads.
 Run by bench/eval.ts only when `import torch` works.
 """
@@ -13,6 +13,8 @@ import torch
 
 def main() -> None:
     nq, nd, dim, k, chunk = (int(x) for x in sys.argv[1:6])
+    if len(sys.argv) > 6:
+        torch.set_num_threads(int(sys.argv[6]))  # torch's default here is 1 (omp_get_max_threads)
     g = torch.Generator().manual_seed(0)
     q = torch.rand(nq, dim, generator=g) - 0.5  # [nq, dim]
     blocks = [torch.rand(min(chunk, nd - s), dim, generator=g) - 0.5 for s in range(0, nd, chunk)]  # [chunk, dim] each

@@ -11,7 +11,8 @@ import { loadTokenizer, type Tokenizer } from '../data/tokenizer.js';
 import { embedTexts } from './embed.js';
 import { encodeCollection, readManifest } from './encode.js';
 import { rerank } from './rerank.js';
-import { ExactSearch, retrieve } from './retrieve.js';
+import { ExactSearch, retrieve, scanScores, selectionFor } from './retrieve.js';
+import { TopK } from './topk.js';
 import { generatedCollection, meanPoolEncoder } from './testing.js';
 
 let tokenizer: Tokenizer;
@@ -44,28 +45,62 @@ async function bruteForce(k: number): Promise<Map<string, string[]>> {
 }
 
 describe('ExactSearch', () => {
-  it('equals a JS loop over chunked, multi-block input and leaks no tensors', async () => {
-    const dim = 8;
-    const nq = 7;
-    const nd = 61;
-    let s = 11;
-    const rnd = (): number => (s = (s * 48271) % 2147483647) / 2147483647 - 0.5;
-    const q = Float32Array.from({ length: nq * dim }, rnd);
-    const d = Float32Array.from({ length: nd * dim }, rnd);
-    const before = tf.memory().numTensors;
-    const search = new ExactSearch(q, dim, { k: 9, queryChunk: 3, docChunk: 7 });
-    search.add(d.subarray(0, 20 * dim));
-    search.add(d.subarray(20 * dim));
-    const { indices, scores } = await search.result();
-    search.dispose();
-    expect(tf.memory().numTensors).toBe(before);
-    for (let r = 0; r < nq; r++) {
-      const expected = Array.from({ length: nd }, (_, i) => ({ i, s: Math.fround(dot(q, r * dim, d, i * dim, dim)) }))
-        .sort((a, b) => b.s - a.s || a.i - b.i)
-        .slice(0, 9);
-      expect(Array.from(indices[r])).toEqual(expected.map((x) => x.i));
-      scores[r].forEach((v, j) => expect(v).toBeCloseTo(expected[j].s, 5));
+  for (const selection of ['host', 'device'] as const) {
+    it(`${selection} selection equals a JS loop over chunked, multi-block input and leaks no tensors`, async () => {
+      const dim = 8;
+      const nq = 7;
+      const nd = 61;
+      let s = 11;
+      const rnd = (): number => (s = (s * 48271) % 2147483647) / 2147483647 - 0.5;
+      const q = Float32Array.from({ length: nq * dim }, rnd);
+      const d = Float32Array.from({ length: nd * dim }, rnd);
+      const before = tf.memory().numTensors;
+      const search = new ExactSearch(q, dim, { k: 9, queryChunk: 3, docChunk: 7, selection });
+      search.add(d.subarray(0, 20 * dim));
+      search.add(d.subarray(20 * dim));
+      const { indices, scores } = await search.result();
+      search.dispose();
+      expect(tf.memory().numTensors).toBe(before);
+      for (let r = 0; r < nq; r++) {
+        const expected = Array.from({ length: nd }, (_, i) => ({ i, s: Math.fround(dot(q, r * dim, d, i * dim, dim)) }))
+          .sort((a, b) => b.s - a.s || a.i - b.i)
+          .slice(0, 9);
+        expect(Array.from(indices[r])).toEqual(expected.map((x) => x.i));
+        scores[r].forEach((v, j) => expect(v).toBeCloseTo(expected[j].s, 5));
+      }
+    });
+
+    it(`${selection} selection keeps the lower document index among equal scores, across chunks`, async () => {
+      // Documents 0..9 alternate between two vectors: scores tie in pairs of five, split over chunks of 3.
+      const d = Float32Array.from({ length: 10 * 2 }, (_, i) => ((i >> 1) % 2 === 0 ? [1, 0] : [0, 2])[i % 2]);
+      const search = new ExactSearch(Float32Array.of(1, 1), 2, { k: 7, queryChunk: 1, docChunk: 3, selection });
+      search.add(d);
+      const { indices, scores } = await search.result();
+      search.dispose();
+      expect(Array.from(indices[0])).toEqual([1, 3, 5, 7, 9, 0, 2]);
+      expect(Array.from(scores[0])).toEqual([2, 2, 2, 2, 2, 1, 1]);
+    });
+  }
+
+  it('scanScores: buffered candidates flushed mid-block still give the exact top-k with ties in id order', () => {
+    // 5,000 rows x 3 queries: the first block fills each 1,024-slot buffer several times before the end.
+    let seed = 5;
+    const rnd = (): number => Math.round(((seed = (seed * 48271) % 2147483647) / 2147483647) * 200) / 8; // many ties
+    const n = 5000;
+    const values = Float32Array.from({ length: n * 3 }, rnd);
+    const heaps = [new TopK(10), new TopK(10), new TopK(10)];
+    scanScores(values.subarray(0, 2000 * 3), 2000, heaps, 0);
+    scanScores(values.subarray(2000 * 3), n - 2000, heaps, 2000);
+    for (let j = 0; j < 3; j++) {
+      const expected = Array.from({ length: n }, (_, i) => ({ id: i, score: values[i * 3 + j] }))
+        .sort((a, b) => b.score - a.score || a.id - b.id)
+        .slice(0, 10);
+      expect(heaps[j].result()).toEqual(expected);
     }
+  });
+
+  it('selects on the host where the scores are already in process memory', () => {
+    expect(['wasm', 'cpu', 'tensorflow', 'webgpu'].map(selectionFor)).toEqual(['host', 'host', 'device', 'device']);
   });
 });
 

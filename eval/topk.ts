@@ -60,6 +60,11 @@ export class TopK {
     this.ids[j] = d;
   }
 
+  /** The score a newcomer must reach to enter: the worst kept one once k are kept, else -Infinity. */
+  floor(): number {
+    return this.size < this.k ? -Infinity : this.scores[0];
+  }
+
   /** The kept pairs, best first. */
   result(): { score: number; id: number }[] {
     const out: { score: number; id: number }[] = [];
