@@ -32,9 +32,10 @@ const command: CommandModule = {
       .option('resume', { type: 'boolean', default: false, describe: "continue the run's latest checkpoint" }),
   handler: async (argv) => {
     const config = await loadConfig(Config, argv.config as string | undefined, (argv.set as string[]) ?? []);
+    const stop = stopOnSignals();
     let summary;
     try {
-      summary = await train(config, { resume: argv.resume as boolean, command: ['margin-mse', ...process.argv.slice(2)].join(' ') });
+      summary = await train(config, { resume: argv.resume as boolean, command: ['margin-mse', ...process.argv.slice(2)].join(' '), stop });
     } catch (e) {
       // A run stopped on purpose (NaN/Inf) is not a bug: one clear line, like config and input errors.
       if (!(e instanceof NonFiniteError)) throw e;
@@ -42,6 +43,23 @@ const command: CommandModule = {
       process.exit(1);
     }
     process.stdout.write(`${JSON.stringify(summary, null, 2)}\n`);
+    if (summary.status === 'interrupted') process.exitCode = 130;
   },
 };
 export default command;
+
+/**
+ * The first Ctrl-C (SIGINT) or SIGTERM asks the loop to stop after its current step and save a checkpoint,
+ * so `--resume` loses nothing; a second one quits at once (the last periodic checkpoint still stands).
+ */
+function stopOnSignals(): AbortSignal {
+  const controller = new AbortController();
+  const onSignal = (sig: NodeJS.Signals) => {
+    if (controller.signal.aborted) process.exit(130);
+    process.stderr.write(`\n${sig}: stopping after this step and saving a checkpoint (${sig} again to quit now)\n`);
+    controller.abort();
+  };
+  process.on('SIGINT', onSignal);
+  process.on('SIGTERM', onSignal);
+  return controller.signal;
+}

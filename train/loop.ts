@@ -43,10 +43,13 @@ export interface LoopOptions {
   log?: (msg: string) => void;
   /** Whether to show a progress bar / progress lines (default true). */
   showProgress?: boolean;
+  /** Aborted (e.g. on Ctrl-C): the loop stops after the current step and saves a checkpoint to resume from. */
+  stop?: AbortSignal;
 }
 
 export interface TrainSummary {
-  status: 'finished';
+  /** 'interrupted': stopped through LoopOptions.stop; no summary.json is written, so the run is not done. */
+  status: 'finished' | 'interrupted';
   reason: string;
   steps: number;
   triples: number;
@@ -118,6 +121,7 @@ export async function runLoop(o: LoopOptions): Promise<TrainSummary> {
 
   try {
     while (state.finished === null) {
+      if (o.stop?.aborted) break;
       if (cfg.max_steps !== null && state.step >= cfg.max_steps) {
         state.finished = 'max_steps';
         break;
@@ -209,7 +213,7 @@ export async function runLoop(o: LoopOptions): Promise<TrainSummary> {
       }
       if (state.finished === null && state.step % cfg.checkpoint_every === 0) await checkpoint();
     }
-    await checkpoint(); // the end state, so `--resume` of a finished run knows it is done
+    await checkpoint(); // the end state, so `--resume` of a finished (or interrupted) run knows where it is
   } finally {
     bar?.stop();
     adam.dispose();
@@ -220,9 +224,10 @@ export async function runLoop(o: LoopOptions): Promise<TrainSummary> {
     log(`curves not drawn: ${(e as Error).message}`);
     return null;
   });
+  const interrupted = state.finished === null;
   const summary: TrainSummary = {
-    status: 'finished',
-    reason: state.finished!,
+    status: interrupted ? 'interrupted' : 'finished',
+    reason: state.finished ?? 'interrupted',
     steps: state.step,
     triples: state.triples,
     skipped: state.skipped,
@@ -233,6 +238,10 @@ export async function runLoop(o: LoopOptions): Promise<TrainSummary> {
     triples_per_s: (state.triples - startTriples) / Math.max(elapsed, 1e-9),
     curves,
   };
+  if (interrupted) {
+    log(`training interrupted at step ${state.step}: checkpoint ${lastCheckpoint}; continue with --resume`);
+    return summary;
+  }
   await writeJsonAtomic(path.join(o.runDir, 'summary.json'), summary);
   log(`training ${summary.reason} at step ${summary.steps}: ${summary.steps_per_s.toFixed(2)} steps/s, ${summary.triples_per_s.toFixed(1)} triples/s` +
     (summary.best ? `, best ${measure} ${summary.best.value.toFixed(4)} at step ${summary.best.step}` : ''));

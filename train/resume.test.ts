@@ -54,4 +54,32 @@ describe('resume', () => {
     const steps = (await fsp.readFile(path.join(runDir, 'metrics.jsonl'), 'utf8')).trim().split('\n').map((l) => JSON.parse(l).step);
     expect(steps).toEqual([5, 10, 15, 20, 25, 30]);
   });
+
+  it('a run stopped with SIGTERM checkpoints the step it reached, writes no summary, and resumes bit for bit', async () => {
+    const ref = await fsp.mkdtemp(path.join(os.tmpdir(), 'resume-ref-'));
+    await resumeRun(ref, false);
+
+    const runDir = await fsp.mkdtemp(path.join(os.tmpdir(), 'resume-term-'));
+    const first = child(runDir, [], { SLOW_MS: '60' });
+    for (let i = 0; i < 600 && !(await exists(path.join(runDir, 'step-00000006'))); i++) await new Promise((r) => setTimeout(r, 50));
+    first.p.kill('SIGTERM');
+    const stopped = await first.done;
+    expect(stopped.code).toBe(0);
+    const at = Number(/training interrupted at step (\d+): checkpoint .*step-(\d+)/.exec(stopped.stderr)?.[1]);
+    expect(at).toBeGreaterThanOrEqual(6);
+    expect(at).toBeLessThan(30);
+    // The checkpoint is of the step reached, not the last periodic one (every 3 steps).
+    expect(await exists(path.join(runDir, `step-${String(at).padStart(8, '0')}`, 'state.json'))).toBe(true);
+    expect(await exists(path.join(runDir, 'summary.json'))).toBe(false);
+
+    const resumed = await child(runDir, ['--resume']).done;
+    expect(resumed.code).toBe(0);
+    expect(resumed.stderr).toMatch(new RegExp(`resumed from .*step-0*${at} at step ${at}\\b`));
+    for (const f of ['model.safetensors', 'optimizer.safetensors']) {
+      const a = await fsp.readFile(path.join(ref, 'step-00000030', f));
+      const b = await fsp.readFile(path.join(runDir, 'step-00000030', f));
+      expect(b.equals(a)).toBe(true);
+    }
+    expect(JSON.parse(await fsp.readFile(path.join(runDir, 'summary.json'), 'utf8'))).toMatchObject({ status: 'finished', steps: 30 });
+  });
 });

@@ -1,7 +1,8 @@
 /**
  * A child process for the kill-and-resume test (train/resume.test.ts): trains the tiny stand-in student on
  * generated batches into RUN_DIR, optionally resuming from its latest checkpoint, sleeping SLOW_MS after
- * each step so the parent can kill it mid-run. Usage: tsx train/testing-run.ts RUN_DIR [--resume]
+ * each step so the parent can kill it mid-run; SIGTERM stops it after the current step with a checkpoint.
+ * Usage: tsx train/testing-run.ts RUN_DIR [--resume]
  */
 import { initBackend } from '../models/engine/backend.js';
 import { latestCheckpoint, loadCheckpoint } from './checkpoint.js';
@@ -14,20 +15,23 @@ const RESUME_CONFIG = TrainConfig.parse({
 });
 const RESUME_DATA = { seed: 3, size: 8, batches: 100 };
 
-export async function resumeRun(runDir: string, resume: boolean, slowMs = 0): Promise<void> {
+export async function resumeRun(runDir: string, resume: boolean, slowMs = 0, stop?: AbortSignal): Promise<void> {
   await initBackend('cpu', { quiet: true });
   const student = new TinyStudent(7);
   const dir = resume ? await latestCheckpoint(runDir, (m) => process.stderr.write(`${m}\n`)) : null;
   const ckpt = dir ? await loadCheckpoint(dir) : undefined;
   const source = generatedSource(RESUME_DATA, ckpt?.state.cursor);
   await runLoop({
-    student, source, config: RESUME_CONFIG, runDir, seed: 1, resume: ckpt, showProgress: false,
-    log: (m) => m.startsWith('resumed') && process.stderr.write(`${m}\n`),
+    student, source, config: RESUME_CONFIG, runDir, seed: 1, resume: ckpt, showProgress: false, stop,
+    log: (m) => /^(resumed|training interrupted)/.test(m) && process.stderr.write(`${m}\n`),
     hooks: { stepEnd: () => (slowMs ? new Promise((r) => setTimeout(r, slowMs)) : undefined) },
   });
   student.dispose();
 }
 
 if (process.argv[1]?.endsWith('testing-run.ts')) {
-  await resumeRun(process.argv[2], process.argv.includes('--resume'), Number(process.env.SLOW_MS ?? 0));
+  // SIGTERM stops gracefully, as `margin-mse train` does (train/cli.ts).
+  const controller = new AbortController();
+  process.once('SIGTERM', () => controller.abort());
+  await resumeRun(process.argv[2], process.argv.includes('--resume'), Number(process.env.SLOW_MS ?? 0), controller.signal);
 }

@@ -26,6 +26,8 @@ export interface TrainOptions {
   /** Extra hooks (the validate hook is built from the config when validation files are set). */
   hooks?: TrainHooks;
   log?: (msg: string) => void;
+  /** Stop after the current step, save a checkpoint, and return an 'interrupted' summary. */
+  stop?: AbortSignal;
 }
 
 export const runDirOf = (c: Config) => path.resolve(c.run.out_dir, c.run.name);
@@ -110,6 +112,7 @@ export async function train(config: Config, opts: TrainOptions = {}): Promise<Tr
       resume: ckpt,
       totalSteps: Math.ceil((manifest.triples.rows * t.max_epochs) / t.batch_size),
       log,
+      stop: opts.stop,
     });
   } finally {
     await source.close();
