@@ -1,6 +1,6 @@
 /**
  * Engine speed on the model's two hot paths, in one run, with ratios against PyTorch CPU:
- *   - a full Margin-MSE training step (bertDotScores → marginMse → gradients → Adam) of the tiny student
+ *   - a full Margin-MSE training step (train/step.ts batchGradients: bertDotScores → marginMse → gradients; then Adam) of the tiny student
  *     (2 layers, dim 128, 2 heads, FFN 512), batch 32, query 30 / passage 200 tokens;
  *   - a forward pass of a DistilBERT-size encoder (6 layers, dim 768, 12 heads, FFN 3072) over 8 passages of
  *     200 tokens.
@@ -19,11 +19,12 @@ import * as tf from '@tensorflow/tfjs-core';
 import { writeJsonAtomic } from '../common/atomic.js';
 import { ROOT } from '../common/paths.js';
 import type { TripleBatch } from '../data/batch.js';
-import { bertDotScores } from '../models/bert-dot.js';
 import { DISTILBERT_BASE, DistilBert } from '../models/distilbert.js';
 import { initBackend, type BackendChoice } from '../models/engine/backend.js';
 import { Adam } from '../train/adam.js';
 import { marginMse } from '../train/losses.js';
+import { batchGradients } from '../train/step.js';
+import { bertDotStudent } from '../train/student-model.js';
 
 const TINY = { ...DISTILBERT_BASE, dim: 128, n_layers: 2, n_heads: 2, hidden_dim: 512 };
 const BATCH = 32;
@@ -89,25 +90,18 @@ async function time(fn: () => Promise<void>, repeats: number, warm: boolean): Pr
 async function trainStepSeconds(repeats: number, warm: boolean): Promise<number> {
   const model = DistilBert.random(TINY, 1);
   const adam = new Adam(model.weights);
-  const nameOf = new Map([...model.weights].map(([hf, v]) => [v.name, hf]));
+  const student = bertDotStudent(model);
   const batch = benchBatch();
-  const tPos = tf.tensor1d(batch.teacherPos);
-  const tNeg = tf.tensor1d(batch.teacherNeg);
-  // Reads are asynchronous: webgpu cannot read synchronously in Node (and the loss read ends the step's work).
+  // The trainer's own step (train/step.ts); it reads the loss asynchronously, which ends the step's work.
   const step = async () => {
-    const { value, grads } = tf.variableGrads(() => {
-      const { sPos, sNeg } = bertDotScores(model, batch);
-      return marginMse(sPos, sNeg, tPos, tNeg);
-    }, model.trainableVariables());
-    await value.data();
-    adam.apply(new Map(Object.entries(grads).map(([name, g]) => [nameOf.get(name) ?? name, g])), 1e-5);
-    tf.dispose([value, ...Object.values(grads)]);
+    const { grads } = await batchGradients(student, marginMse, batch, 1);
+    adam.apply(grads, 1e-5);
+    tf.dispose([...grads.values()]);
   };
   const before = tf.memory().numTensors;
   try {
     return await time(step, repeats, warm);
   } finally {
-    tf.dispose([tPos, tNeg]);
     model.dispose();
     adam.dispose();
     const leaked = tf.memory().numTensors - before;

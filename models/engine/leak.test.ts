@@ -3,7 +3,8 @@ import { describe, expect, it } from 'vitest';
 import type { TripleBatch } from '../../data/batch.js';
 import { Adam } from '../../train/adam.js';
 import { marginMse } from '../../train/losses.js';
-import { bertDotScores } from '../bert-dot.js';
+import { batchGradients } from '../../train/step.js';
+import { bertDotStudent } from '../../train/student-model.js';
 import { DistilBert } from '../distilbert.js';
 import { initBackend } from './backend.js';
 
@@ -54,30 +55,23 @@ describe('no tensor leaks over Margin-MSE steps of a small DistilBERT student', 
       await initBackend(backend, { quiet: true });
       const model = DistilBert.random({ vocab_size: 500, dim: 16, n_layers: 2, n_heads: 2, hidden_dim: 32 }, 3);
       const adam = new Adam(model.weights);
-      const nameOf = new Map([...model.weights].map(([hf, v]) => [v.name, hf]));
+      const student = bertDotStudent(model);
       const batch = smallBatch();
-      const tPos = tf.tensor1d(batch.teacherPos);
-      const tNeg = tf.tensor1d(batch.teacherNeg);
-      const step = () => {
-        const { value, grads } = tf.variableGrads(() => {
-          const { sPos, sNeg } = bertDotScores(model, batch);
-          return marginMse(sPos, sNeg, tPos, tNeg);
-        }, model.trainableVariables());
-        adam.apply(new Map(Object.entries(grads).map(([n, g]) => [nameOf.get(n)!, g])), 1e-3);
-        tf.dispose(Object.values(grads));
-        const loss = value.dataSync()[0];
-        value.dispose();
+      // The trainer's own step (train/step.ts), without the loop's checkpoints and logging.
+      const step = async () => {
+        const { loss, grads } = await batchGradients(student, marginMse, batch, 1);
+        adam.apply(grads, 1e-3);
+        tf.dispose([...grads.values()]);
         return loss;
       };
-      const first = step();
+      const first = await step();
       const tensors = tf.memory().numTensors;
       const bytes = tf.memory().numBytes;
       let last = first;
-      for (let i = 0; i < steps; i++) last = step();
+      for (let i = 0; i < steps; i++) last = await step();
       expect(tf.memory().numTensors).toBe(tensors);
       expect(tf.memory().numBytes).toBe(bytes);
       expect(last).toBeLessThan(first);
-      tf.dispose([tPos, tNeg]);
       adam.dispose();
       model.dispose();
     });

@@ -2,12 +2,13 @@ import * as tf from '@tensorflow/tfjs-core';
 import { describe, expect, it } from 'vitest';
 import { sharedPath } from '../../common/paths.js';
 import type { TripleBatch } from '../../data/batch.js';
-import { bertDotScores } from '../bert-dot.js';
 import { loadDistilBert } from '../hf.js';
 import { readBertDotReference, referenceBatch, runBertDotParity } from '../parity.js';
 import { compare } from '../reference.js';
 import { Adam } from '../../train/adam.js';
 import { marginMse } from '../../train/losses.js';
+import { batchGradients } from '../../train/step.js';
+import { bertDotStudent } from '../../train/student-model.js';
 import { initBackend } from './backend.js';
 import { probeWebgpu } from './webgpu.js';
 
@@ -69,23 +70,18 @@ describe.skipIf(!probe.adapter)('webgpu backend', () => {
       await initBackend(backend, { quiet: true });
       const model = await loadDistilBert(GOLDEN);
       const adam = new Adam(model.weights);
-      const nameOf = new Map([...model.weights].map(([hf, v]) => [v.name, hf]));
-      const tPos = tf.tensor1d(batch.teacherPos);
-      const tNeg = tf.tensor1d(batch.teacherNeg);
+      const student = bertDotStudent(model);
       losses[backend] = [];
       let tensors = 0;
       for (let step = 0; step < 4; step++) {
-        const { value, grads } = tf.variableGrads(() => {
-          const { sPos, sNeg } = bertDotScores(model, batch);
-          return marginMse(sPos, sNeg, tPos, tNeg);
-        }, model.trainableVariables());
-        adam.apply(new Map(Object.entries(grads).map(([n, g]) => [nameOf.get(n)!, g])), 1e-3);
-        tf.dispose(Object.values(grads));
-        losses[backend].push((await values(value))[0]);
+        // The trainer's own step (train/step.ts), which reads the loss asynchronously as webgpu needs.
+        const { loss, grads } = await batchGradients(student, marginMse, batch, 1);
+        adam.apply(grads, 1e-3);
+        tf.dispose([...grads.values()]);
+        losses[backend].push(loss);
         if (step === 1) tensors = tf.memory().numTensors;
       }
       expect(tf.memory().numTensors).toBe(tensors);
-      tf.dispose([tPos, tNeg]);
       adam.dispose();
       model.dispose();
     }
