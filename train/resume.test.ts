@@ -2,7 +2,7 @@ import { spawn } from 'node:child_process';
 import { promises as fsp } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import { describe, expect, it } from 'vitest';
+import { beforeAll, describe, expect, it } from 'vitest';
 import { ROOT } from '../common/paths.js';
 import { resumeRun } from './testing-run.js';
 
@@ -21,15 +21,34 @@ function child(runDir: string, args: string[], env: Record<string, string> = {})
 
 const exists = (f: string) => fsp.stat(f).then(() => true, () => false);
 
-describe('resume', () => {
-  it('a run killed (SIGKILL) mid-run and resumed ends with the same weights and Adam state, bit for bit', async () => {
-    const ref = await fsp.mkdtemp(path.join(os.tmpdir(), 'resume-ref-'));
-    await resumeRun(ref, false);
+/** A slowed child training into `runDir`, once checkpoint `step-<n>` of it exists (or after 30 s). */
+async function startedPast(runDir: string, checkpoint: string) {
+  const started = child(runDir, [], { SLOW_MS: '60' });
+  for (let i = 0; i < 600 && !(await exists(path.join(runDir, checkpoint))); i++) await new Promise((r) => setTimeout(r, 50));
+  return started;
+}
 
+describe('resume', () => {
+  // The uninterrupted run both tests compare against, trained in-process once.
+  let ref: string;
+  beforeAll(async () => {
+    ref = await fsp.mkdtemp(path.join(os.tmpdir(), 'resume-ref-'));
+    await resumeRun(ref, false);
+  });
+
+  /** The resumed run's last checkpoint equals the uninterrupted run's, weights and Adam state, bit for bit. */
+  async function expectSameEnd(runDir: string): Promise<void> {
+    for (const f of ['model.safetensors', 'optimizer.safetensors']) {
+      const a = await fsp.readFile(path.join(ref, 'step-00000030', f));
+      const b = await fsp.readFile(path.join(runDir, 'step-00000030', f));
+      expect(b.equals(a)).toBe(true);
+    }
+  }
+
+  it('a run killed (SIGKILL) mid-run and resumed ends with the same weights and Adam state, bit for bit', async () => {
     const runDir = await fsp.mkdtemp(path.join(os.tmpdir(), 'resume-kill-'));
-    const first = child(runDir, [], { SLOW_MS: '60' });
     // Kill once a few checkpoints exist: the child is then somewhere between steps (or inside a write).
-    for (let i = 0; i < 600 && !(await exists(path.join(runDir, 'step-00000009'))); i++) await new Promise((r) => setTimeout(r, 50));
+    const first = await startedPast(runDir, 'step-00000009');
     first.p.kill('SIGKILL');
     const killed = await first.done;
     expect(killed.signal).toBe('SIGKILL');
@@ -43,11 +62,7 @@ describe('resume', () => {
     const from = /resumed from .*step-(\d+) at step (\d+)/.exec(resumed.stderr);
     expect(Number(from?.[2])).toBeGreaterThanOrEqual(9);
 
-    for (const f of ['model.safetensors', 'optimizer.safetensors']) {
-      const a = await fsp.readFile(path.join(ref, 'step-00000030', f));
-      const b = await fsp.readFile(path.join(runDir, 'step-00000030', f));
-      expect(b.equals(a)).toBe(true);
-    }
+    await expectSameEnd(runDir);
     const summary = JSON.parse(await fsp.readFile(path.join(runDir, 'summary.json'), 'utf8'));
     expect(summary).toMatchObject({ reason: 'max_steps', steps: 30, triples: 240 });
     // metrics.jsonl has each logged step once, despite the kill.
@@ -56,16 +71,12 @@ describe('resume', () => {
   });
 
   it('a run stopped with SIGTERM checkpoints the step it reached, writes no summary, and resumes bit for bit', async () => {
-    const ref = await fsp.mkdtemp(path.join(os.tmpdir(), 'resume-ref-'));
-    await resumeRun(ref, false);
-
     const runDir = await fsp.mkdtemp(path.join(os.tmpdir(), 'resume-term-'));
-    const first = child(runDir, [], { SLOW_MS: '60' });
-    for (let i = 0; i < 600 && !(await exists(path.join(runDir, 'step-00000006'))); i++) await new Promise((r) => setTimeout(r, 50));
+    const first = await startedPast(runDir, 'step-00000006');
     first.p.kill('SIGTERM');
     const stopped = await first.done;
     expect(stopped.code).toBe(0);
-    const at = Number(/training interrupted at step (\d+): checkpoint .*step-(\d+)/.exec(stopped.stderr)?.[1]);
+    const at = Number(/training interrupted at step (\d+): checkpoint .*step-\d+/.exec(stopped.stderr)?.[1]);
     expect(at).toBeGreaterThanOrEqual(6);
     expect(at).toBeLessThan(30);
     // The checkpoint is of the step reached, not the last periodic one (every 3 steps).
@@ -75,11 +86,7 @@ describe('resume', () => {
     const resumed = await child(runDir, ['--resume']).done;
     expect(resumed.code).toBe(0);
     expect(resumed.stderr).toMatch(new RegExp(`resumed from .*step-0*${at} at step ${at}\\b`));
-    for (const f of ['model.safetensors', 'optimizer.safetensors']) {
-      const a = await fsp.readFile(path.join(ref, 'step-00000030', f));
-      const b = await fsp.readFile(path.join(runDir, 'step-00000030', f));
-      expect(b.equals(a)).toBe(true);
-    }
+    await expectSameEnd(runDir);
     expect(JSON.parse(await fsp.readFile(path.join(runDir, 'summary.json'), 'utf8'))).toMatchObject({ status: 'finished', steps: 30 });
   });
 });
