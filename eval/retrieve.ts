@@ -25,8 +25,8 @@ export interface SearchOptions {
  * Where the top-k is selected depends on the backend (see `selection`):
  * - host (wasm, cpu): the [docs, queries] scores are read (they already live in this process's memory) and
  *   scanned row by row into one min-heap per query, skipping every score below that query's k-th best.
- *   Per 65,536 x 1,000 block on wasm this took ~0.3 s, where tf.topk needed the scores transposed first:
- *   1.0 s for the transpose plus 0.5 s for topk, beside 2.8 s for the product itself.
+ *   Per 65,536 x 1,000 block on wasm this took ~0.4 s, where tf.topk needed the scores transposed first:
+ *   1.0 s for the transpose plus 0.5 s for topk, beside ~2.6 s for the product itself.
  * - device (tensorflow, webgpu): tf.topk on the transposed scores, merged into the running top-k by a second
  *   topk over [running k | new k], so a GPU never sends a whole score block back.
  * Ties keep the lower document index first (the heap's order; tf.topk is stable on cpu and wasm).

@@ -56,11 +56,12 @@ export async function startWasm(threads: number, setBackend: (name: string) => P
     URL.createObjectURL = createObjectURL;
     os.cpus = cpus;
   }
-  const pthreads = (tf.backend() as BackendWasm).wasm as unknown as { PThread?: { runningWorkers: Worker[]; unusedWorkers: Worker[] } };
+  const pthreads = (tf.backend() as BackendWasm).wasm as unknown as { PThread?: { runningWorkers: PthreadWorker[]; unusedWorkers: PthreadWorker[] } };
   for (const worker of [...(pthreads.PThread?.runningWorkers ?? []), ...(pthreads.PThread?.unusedWorkers ?? [])]) worker.unref();
   return getThreadsCount();
 }
 
-interface Worker {
+/** Emscripten's pthread workers are Node worker_threads Workers; only unref() is used here. */
+interface PthreadWorker {
   unref(): void;
 }
