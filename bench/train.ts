@@ -9,11 +9,11 @@ import { promises as fsp, readFileSync } from 'node:fs';
 import path from 'node:path';
 import YAML from 'yaml';
 import { ROOT } from '../common/paths.js';
-import { applySets, parseConfig } from '../config/load.js';
-import { Config } from '../config/schema.js';
+import { applySets, parseConfig } from '../common/config.js';
+import { Config } from '../pipelines/config.js';
 import { generate } from '../quickstart/generate.js';
 import { readMetrics } from '../train/metrics.js';
-import { train } from '../train/trainer.js';
+import { train } from '../pipelines/train.js';
 
 const arg = (name: string, dflt: string) => {
   const i = process.argv.indexOf(`--${name}`);

@@ -1,20 +1,20 @@
 import yargs from 'yargs';
 import { hideBin } from 'yargs/helpers';
-import { ConfigError } from '../config/load.js';
+import { ConfigError } from '../common/config.js';
 import { InputError } from '../common/errors.js';
-import dataCommand from '../data/cli.js';
-import evalCommand from '../eval/cli.js';
-import modelCommand from '../models/cli.js';
-import doctorCommand from '../models/engine/cli.js';
-import quickstartCommand from '../quickstart/cli.js';
-import sweepCommand from '../sweep/cli.js';
-import teachersCommand from '../teachers/cli.js';
-import trainCommand from '../train/cli.js';
+import dataCommand from './data.js';
+import evalCommand from './eval.js';
+import modelCommand from './model.js';
+import doctorCommand from './doctor.js';
+import quickstartCommand from './quickstart.js';
+import sweepCommand from './sweep.js';
+import teachersCommand from './teachers.js';
+import trainCommand from './train.js';
 
 /**
- * `margin-mse <stage> <command>`: each stage's commands live in its folder's cli.ts, thin entries over
- * library code. Known input and config errors print one clear line and exit 1; anything else is a bug and
- * keeps its stack.
+ * `margin-mse <stage> <command>`: each command group is one thin yargs module in this folder (cli/data.ts,
+ * cli/train.ts, ...) over library code in the stages and pipelines/. Known input and config errors print
+ * one clear line and exit 1; anything else is a bug and keeps its stack.
  */
 await yargs(hideBin(process.argv))
   .scriptName('margin-mse')

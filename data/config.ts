@@ -4,7 +4,7 @@ import { ROOT } from '../common/paths.js';
 import { TRIPLE_FORMATS } from './triples.js';
 
 /**
- * The `data` section of the config tree (see config/schema.ts). Every field has a default, so
+ * The `data` section of the config tree (see pipelines/config.ts). Every field has a default, so
  * `DataConfig.parse({})` works; paths are relative to the working directory.
  */
 export const DataConfig = z.strictObject({

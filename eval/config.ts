@@ -51,7 +51,7 @@ const Retrieve = z.strictObject({
   doc_chunk: z.number().int().positive().default(65_536),
 });
 
-/** The `eval` section of the config tree (see config/schema.ts). Every field has a default. */
+/** The `eval` section of the config tree (see pipelines/config.ts). Every field has a default. */
 export const EvalConfig = z.strictObject({
   measures: z.array(z.string()).default(['mrr@10', 'ndcg@10', 'recall@1000']),
   /** Significance level for the report's marks against BM25 (paired t-test). */

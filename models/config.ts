@@ -3,7 +3,7 @@ import { z } from 'zod';
 const size = (what: string) => z.number().int().positive().optional().describe(what);
 
 /**
- * The `model` section of the config tree (see config/schema.ts): the BERT_Dot student.
+ * The `model` section of the config tree (see pipelines/config.ts): the BERT_Dot student.
  *
  * `init` names a HuggingFace DistilBERT folder (config.json + model.safetensors; e.g. distilbert-base-uncased,
  * the paper's start) whose weights and sizes the student takes. With `init: null` the student is random

@@ -2,7 +2,7 @@ import { promises as fsp } from 'node:fs';
 import path from 'node:path';
 import YAML from 'yaml';
 import { z } from 'zod';
-import { ConfigError, parseConfig } from '../config/load.js';
+import { ConfigError, parseConfig } from '../common/config.js';
 
 /**
  * A sweep file: a base run config, fixed overrides, and the keys to vary (dotted config paths, as with

@@ -1,6 +1,6 @@
 import { execFileSync } from 'node:child_process';
 import { describe, expect, it } from 'vitest';
-import { applySets } from '../config/load.js';
+import { applySets } from '../common/config.js';
 import { SweepConfig } from './config.js';
 import { expandRuns, runSets } from './expand.js';
 import { planCommands, planRuns } from './runs.js';

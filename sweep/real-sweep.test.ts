@@ -4,7 +4,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import { ROOT } from '../common/paths.js';
-import { datasetSets } from '../quickstart/pipeline.js';
+import { datasetSets } from '../pipelines/quickstart.js';
 import { generate } from '../quickstart/generate.js';
 
 /**

@@ -1,4 +1,4 @@
-import { ConfigError } from '../config/load.js';
+import { ConfigError } from '../common/config.js';
 import { InputError } from '../common/errors.js';
 import { withAligned, type AlignMode } from './align.js';
 import { AtomicLineWriter, detectFormat, formatRow, type ScoreFormat } from './score-file.js';

@@ -1,7 +1,7 @@
 import { createReadStream, existsSync, promises as fsp } from 'node:fs';
 import path from 'node:path';
 import { writeJsonAtomic } from '../common/atomic.js';
-import { ConfigError } from '../config/load.js';
+import { ConfigError } from '../common/config.js';
 import { InputError, show } from '../common/errors.js';
 import { readLines } from '../common/lines.js';
 import { progress } from '../common/progress.js';

@@ -1,6 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { Config } from '../config/schema.js';
-import { ConfigError, applySets, parseConfig } from '../config/load.js';
+import { ConfigError, parseConfig } from '../common/config.js';
 import { TrainConfig } from './config.js';
 
 const parse = (raw: unknown) => parseConfig(TrainConfig, raw, 'x.yaml');
@@ -27,14 +26,5 @@ describe('train config', () => {
     expect(() => parse({ loss: 'hinge' })).toThrow(/'loss'/);
     expect(() => parse({ adam: { beta1: 1.5 } })).toThrow(/'adam\.beta1'/);
     expect(() => parse({ batch_size: 2.5 })).toThrow(ConfigError);
-  });
-
-  it('takes --set overrides through the whole tree', () => {
-    const raw = applySets({}, ['train.lr=1e-5', 'train.validation.measure=mrr@10', 'train.max_grad_norm=1']);
-    const c = parseConfig(Config, raw, '(flags)');
-    expect(c.train.lr).toBe(1e-5);
-    expect(c.train.validation.measure).toBe('mrr@10');
-    expect(c.train.max_grad_norm).toBe(1);
-    expect(() => parseConfig(Config, applySets({}, ['train.bogus=1']), '(flags)')).toThrow(/unknown key 'train\.bogus'/);
   });
 });

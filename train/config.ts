@@ -25,7 +25,7 @@ export const ValidationConfig = z.strictObject({
 });
 export type ValidationConfig = z.output<typeof ValidationConfig>;
 
-/** The `train` section of the config tree (see config/schema.ts). Every field has a default. */
+/** The `train` section of the config tree (see pipelines/config.ts). Every field has a default. */
 export const TrainConfig = z.strictObject({
   loss: z.enum(['margin-mse', 'ranknet', 'mse']).default('margin-mse'),
   /** Triples per optimizer step. */

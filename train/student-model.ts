@@ -1,4 +1,4 @@
-import { ConfigError } from '../config/load.js';
+import { ConfigError } from '../common/config.js';
 import { bertDotScores } from '../models/bert-dot.js';
 import { DistilBert, type DistilBertConfig } from '../models/distilbert.js';
 import { loadDistilBert } from '../models/hf.js';

@@ -30,7 +30,7 @@ export async function resumeRun(runDir: string, resume: boolean, slowMs = 0, sto
 }
 
 if (process.argv[1]?.endsWith('testing-run.ts')) {
-  // SIGTERM stops gracefully, as `margin-mse train` does (train/cli.ts).
+  // SIGTERM stops gracefully, as `margin-mse train` does (cli/train.ts).
   const controller = new AbortController();
   process.once('SIGTERM', () => controller.abort());
   await resumeRun(process.argv[2], process.argv.includes('--resume'), Number(process.env.SLOW_MS ?? 0), controller.signal);

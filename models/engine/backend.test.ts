@@ -1,6 +1,6 @@
 import * as tf from '@tensorflow/tfjs-core';
 import { describe, expect, it } from 'vitest';
-import { ConfigError } from '../../config/load.js';
+import { ConfigError } from '../../common/config.js';
 import { initBackend } from './backend.js';
 import type { BackendWasm } from '@tensorflow/tfjs-backend-wasm';
 import { explainWasmError, guardWasmKernels, WasmHeapError } from './wasm-heap.js';

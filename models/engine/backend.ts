@@ -1,7 +1,7 @@
 import * as tf from '@tensorflow/tfjs-core';
 import '@tensorflow/tfjs-backend-cpu';
 import '@tensorflow/tfjs-backend-wasm';
-import { ConfigError } from '../../config/load.js';
+import { ConfigError } from '../../common/config.js';
 import { registerGradients } from './gradients.js';
 import { registerCpuKernels, registerWasmKernels } from './kernels/register.js';
 import { startWasm, WASM_THREADS_ENV, wasmThreadsWanted } from './wasm-setup.js';

@@ -2,7 +2,7 @@ import path from 'node:path';
 import type { Argv, CommandModule } from 'yargs';
 import { ROOT } from '../common/paths.js';
 import { formatSeconds } from '../common/progress.js';
-import { runQuickstart } from './pipeline.js';
+import { runQuickstart } from '../pipelines/quickstart.js';
 
 interface Args {
   config: string;

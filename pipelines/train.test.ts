@@ -2,12 +2,12 @@ import { promises as fsp } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { beforeAll, describe, expect, it } from 'vitest';
-import { applySets, parseConfig } from '../config/load.js';
-import { Config } from '../config/schema.js';
+import { applySets, parseConfig } from '../common/config.js';
+import { Config } from './config.js';
 import { loadDistilBert } from '../models/hf.js';
 import { generate } from '../quickstart/generate.js';
-import { latestCheckpoint } from './checkpoint.js';
-import { exportRun, train } from './trainer.js';
+import { latestCheckpoint } from '../train/checkpoint.js';
+import { exportRun, train } from './train.js';
 
 /** A 2-layer dim-32 student (the `model` section, through the schema like the others). */
 const TINY_MODEL = { dim: 32, n_layers: 2, n_heads: 4, hidden_dim: 64, max_position_embeddings: 64 };

@@ -1,8 +1,8 @@
 import type { CommandModule } from 'yargs';
-import { loadConfig } from '../config/load.js';
-import { Config } from '../config/schema.js';
-import { NonFiniteError } from './loop.js';
-import { exportRun, train } from './trainer.js';
+import { loadConfig } from '../common/config.js';
+import { Config } from '../pipelines/config.js';
+import { NonFiniteError } from '../train/loop.js';
+import { exportRun, train } from '../pipelines/train.js';
 
 const exportCommand: CommandModule = {
   command: 'export',
@@ -19,7 +19,7 @@ const exportCommand: CommandModule = {
 
 /**
  * `margin-mse train --config F [--set k=v ...] [--resume]` trains; `margin-mse train export --run DIR [--out DIR]`
- * exports. The command is thin: it resolves the config and calls train/trainer.ts.
+ * exports. The command is thin: it resolves the config and calls pipelines/train.ts.
  */
 const command: CommandModule = {
   command: 'train',

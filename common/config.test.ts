@@ -3,7 +3,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { z } from 'zod';
-import { applySets, ConfigError, loadConfig } from './load.js';
+import { applySets, ConfigError, loadConfig } from './config.js';
 
 const Schema = z.strictObject({
   train: z.strictObject({ lr: z.number().default(7e-6), loss: z.enum(['margin-mse', 'ranknet']).default('margin-mse') }).default({ lr: 7e-6, loss: 'margin-mse' }),

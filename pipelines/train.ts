@@ -2,8 +2,8 @@ import { promises as fsp } from 'node:fs';
 import path from 'node:path';
 import YAML from 'yaml';
 import { writeFileAtomic } from '../common/atomic.js';
-import { Config } from '../config/schema.js';
-import { ConfigError, dumpConfig, parseConfig } from '../config/load.js';
+import { Config } from './config.js';
+import { ConfigError, dumpConfig, parseConfig } from '../common/config.js';
 import { DataConfig, resolveVocab } from '../data/config.js';
 import { openBatches } from '../data/batcher.js';
 import { prepare } from '../data/prepare.js';
@@ -12,11 +12,11 @@ import { initBackend } from '../models/engine/backend.js';
 import { DistilBert, type DistilBertConfig } from '../models/distilbert.js';
 import { ModelConfig } from '../models/config.js';
 import { loadDistilBert, saveDistilBert } from '../models/hf.js';
-import { latestCheckpoint, loadCheckpoint } from './checkpoint.js';
-import { NEEDS_TEACHER } from './losses.js';
-import { type TrainHooks, type TrainSummary, runLoop } from './loop.js';
-import { bertDotStudent, modelFromConfig } from './student-model.js';
-import { hasValidationFiles, loadValidation, rerankValidator } from './validation.js';
+import { latestCheckpoint, loadCheckpoint } from '../train/checkpoint.js';
+import { NEEDS_TEACHER } from '../train/losses.js';
+import { type TrainHooks, type TrainSummary, runLoop } from '../train/loop.js';
+import { bertDotStudent, modelFromConfig } from '../train/student-model.js';
+import { hasValidationFiles, loadValidation, rerankValidator } from '../train/validation.js';
 
 export interface TrainOptions {
   /** Continue the run folder's latest checkpoint (with the run folder's config.yaml). */

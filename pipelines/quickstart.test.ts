@@ -2,14 +2,14 @@ import { promises as fsp } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { applySets, loadConfig } from '../config/load.js';
+import { applySets, loadConfig } from '../common/config.js';
 import { ROOT } from '../common/paths.js';
-import { Config } from '../config/schema.js';
-import { ensureDataset } from './dataset.js';
-import { datasetFiles, DEFAULT_GENERATE } from './generate.js';
-import { datasetSets } from './pipeline.js';
+import { Config } from './config.js';
+import { ensureDataset } from '../quickstart/dataset.js';
+import { datasetFiles, DEFAULT_GENERATE } from '../quickstart/generate.js';
+import { datasetSets } from './quickstart.js';
 
-// The fast parts of the quickstart; the whole pipeline runs in e2e.test.ts (LONG).
+// The fast parts of the quickstart; the whole pipeline runs in quickstart-e2e.test.ts (LONG).
 describe('quickstart wiring', () => {
   it('points the quickstart config at the generated files, whatever characters the folder has', async () => {
     const out = '/tmp/odd dir: #1';

@@ -4,7 +4,7 @@ import path from 'node:path';
 import { afterEach, describe, expect, it, vi } from 'vitest';
 import yargs from 'yargs';
 import { sharedPath } from '../common/paths.js';
-import dataCommand from './cli.js';
+import dataCommand from './data.js';
 
 const dir = mkdtempSync(path.join(tmpdir(), 'data-cli-'));
 

@@ -1,8 +1,8 @@
 import type { Argv, CommandModule } from 'yargs';
-import { bertCatParity } from './bert-cat.js';
-import { BACKEND_CHOICES, initBackend, type BackendChoice } from './engine/backend.js';
-import { bertDotParity } from './parity.js';
-import { readReferenceJson, type ParityReport } from './reference.js';
+import { bertCatParity } from '../models/bert-cat.js';
+import { BACKEND_CHOICES, initBackend, type BackendChoice } from '../models/engine/backend.js';
+import { bertDotParity } from '../models/parity.js';
+import { readReferenceJson, type ParityReport } from '../models/reference.js';
 
 interface ParityArgs {
   model: string;

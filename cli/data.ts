@@ -2,12 +2,12 @@ import { createInterface } from 'node:readline';
 import type { Argv, CommandModule } from 'yargs';
 import { readLines } from '../common/lines.js';
 import { progress, type Progress } from '../common/progress.js';
-import { loadConfig } from '../config/load.js';
-import { Config } from '../config/schema.js';
-import { resolveVocab } from './config.js';
-import { inspect } from './inspect.js';
-import { prepare, type PrepareProgress } from './prepare.js';
-import { loadTokenizer } from './tokenizer.js';
+import { loadConfig } from '../common/config.js';
+import { Config } from '../pipelines/config.js';
+import { resolveVocab } from '../data/config.js';
+import { inspect } from '../data/inspect.js';
+import { prepare, type PrepareProgress } from '../data/prepare.js';
+import { loadTokenizer } from '../data/tokenizer.js';
 
 /**
  * Lines of a file (readLines: errors name the line) or of stdin. Stdin goes through node:readline,

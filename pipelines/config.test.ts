@@ -3,8 +3,8 @@ import { describe, expect, it } from 'vitest';
 import YAML from 'yaml';
 import { readFileSync } from 'node:fs';
 import { ROOT } from '../common/paths.js';
-import { parseConfig } from '../config/load.js';
-import { Config } from '../config/schema.js';
+import { applySets, parseConfig } from '../common/config.js';
+import { Config } from './config.js';
 
 /** The shipped configs parse under the strict schema, `model` section (models/config.ts) included. */
 const load = (name: string) => parseConfig(Config, YAML.parse(readFileSync(path.join(ROOT, 'configs', name), 'utf8')), name);
@@ -22,5 +22,14 @@ describe('configs', () => {
     const config = load('tiny.yaml');
     expect(config.model).toMatchObject({ dim: 32, n_layers: 2 });
     expect(config.train.max_steps).toBe(300);
+  });
+
+  it('train: takes --set overrides through the whole tree', () => {
+    const raw = applySets({}, ['train.lr=1e-5', 'train.validation.measure=mrr@10', 'train.max_grad_norm=1']);
+    const c = parseConfig(Config, raw, '(flags)');
+    expect(c.train.lr).toBe(1e-5);
+    expect(c.train.validation.measure).toBe('mrr@10');
+    expect(c.train.max_grad_norm).toBe(1);
+    expect(() => parseConfig(Config, applySets({}, ['train.bogus=1']), '(flags)')).toThrow(/unknown key 'train\.bogus'/);
   });
 });

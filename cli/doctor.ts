@@ -1,5 +1,5 @@
 import type { CommandModule } from 'yargs';
-import { formatDoctor, runDoctor } from './doctor.js';
+import { formatDoctor, runDoctor } from '../models/engine/doctor.js';
 
 /** `margin-mse doctor [--json]`: which engine backends work here, and why not the others. */
 const command: CommandModule<object, { json: boolean }> = {

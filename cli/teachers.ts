@@ -1,9 +1,9 @@
 import type { Argv, CommandModule } from 'yargs';
-import { ensemble, type EnsembleMethod } from './ensemble.js';
-import type { AlignMode } from './align.js';
-import { SCORE_FORMATS, type ScoreFormat } from './score-file.js';
-import { formatStats, writeScoreStats } from './stats.js';
-import { scoreTriples, type TripleInput } from './score.js';
+import { ensemble, type EnsembleMethod } from '../teachers/ensemble.js';
+import type { AlignMode } from '../teachers/align.js';
+import { SCORE_FORMATS, type ScoreFormat } from '../teachers/score-file.js';
+import { formatStats, writeScoreStats } from '../teachers/stats.js';
+import { scoreTriples, type TripleInput } from '../teachers/score.js';
 import { BACKEND_CHOICES, initBackend, type BackendChoice } from '../models/engine/backend.js';
 
 const log = (msg: string) => process.stderr.write(`${msg}\n`);

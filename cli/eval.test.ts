@@ -4,7 +4,7 @@ import path from 'node:path';
 import yargs from 'yargs';
 import { afterEach, describe, expect, it, vi } from 'vitest';
 import { sharedPath } from '../common/paths.js';
-import evalCommand from './cli.js';
+import evalCommand from './eval.js';
 
 const tmp = mkdtempSync(path.join(tmpdir(), 'evalcli-'));
 const QRELS = sharedPath('data/trec/qrels.dl19-passage.txt');

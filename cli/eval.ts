@@ -1,7 +1,7 @@
 import path from 'node:path';
 import type { Argv, CommandModule } from 'yargs';
-import { ConfigError, loadConfig } from '../config/load.js';
-import { Config } from '../config/schema.js';
+import { ConfigError, loadConfig } from '../common/config.js';
+import { Config } from '../pipelines/config.js';
 import { InputError } from '../common/errors.js';
 import { progress } from '../common/progress.js';
 import { readQrels } from '../data/qrels.js';
@@ -10,15 +10,15 @@ import { loadTokenizer } from '../data/tokenizer.js';
 import { loadIdText, readIdText } from '../data/tsv.js';
 import { initBackend, type BackendChoice } from '../models/engine/backend.js';
 import { loadDistilBert } from '../models/hf.js';
-import { Bm25Index } from './bm25.js';
-import type { EvalConfig } from './config.js';
-import { encodeCollection } from './encode.js';
-import { evaluate, formatMeasure, parseMeasure, type EvalResult } from './measures.js';
-import { buildReport, writeReport, type Judgments, type Mode, type ReportEntry } from './report.js';
-import { rerank } from './rerank.js';
-import { retrieve } from './retrieve.js';
-import { pairedTTest } from './significance.js';
-import { textTable } from './table.js';
+import { Bm25Index } from '../eval/bm25.js';
+import type { EvalConfig } from '../eval/config.js';
+import { encodeCollection } from '../eval/encode.js';
+import { evaluate, formatMeasure, parseMeasure, type EvalResult } from '../eval/measures.js';
+import { buildReport, writeReport, type Judgments, type Mode, type ReportEntry } from '../eval/report.js';
+import { rerank } from '../eval/rerank.js';
+import { retrieve } from '../eval/retrieve.js';
+import { pairedTTest } from '../eval/significance.js';
+import { textTable } from '../eval/table.js';
 
 /** `--config` / `--set` give the `eval` section's defaults; explicit flags win. */
 const withConfig = (y: Argv): Argv =>

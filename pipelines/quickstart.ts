@@ -1,8 +1,8 @@
 import { promises as fsp } from 'node:fs';
 import path from 'node:path';
 import { formatSeconds } from '../common/progress.js';
-import { loadConfig } from '../config/load.js';
-import { Config } from '../config/schema.js';
+import { loadConfig } from '../common/config.js';
+import { Config } from './config.js';
 import { readQrels } from '../data/qrels.js';
 import { readRun, writeRun } from '../data/runs.js';
 import { prepare } from '../data/prepare.js';
@@ -16,9 +16,9 @@ import { retrieve } from '../eval/retrieve.js';
 import { loadDistilBert } from '../models/hf.js';
 import { initBackend } from '../models/engine/backend.js';
 import type { TrainSummary } from '../train/loop.js';
-import { runDirOf, train as trainStudent } from '../train/trainer.js';
-import { DEFAULT_GENERATE, type DatasetFiles, type GenerateOptions } from './generate.js';
-import { ensureDataset } from './dataset.js';
+import { runDirOf, train as trainStudent } from './train.js';
+import { DEFAULT_GENERATE, type DatasetFiles, type GenerateOptions } from '../quickstart/generate.js';
+import { ensureDataset } from '../quickstart/dataset.js';
 
 export interface QuickstartOptions {
   /** The run config (configs/quickstart.yaml); its data paths are replaced by the generated dataset's. */
@@ -60,7 +60,7 @@ export function datasetSets(outDir: string, f: DatasetFiles): string[] {
 
 /**
  * The whole pipeline on the generated dataset: generate → prepare (tokenized Arrow cache) → train a tiny
- * BERT_Dot with Margin-MSE against the generated teacher scores (train/trainer.ts, as `margin-mse train`),
+ * BERT_Dot with Margin-MSE against the generated teacher scores (pipelines/train.ts, as `margin-mse train`),
  * validating on the `val` queries and keeping best/ → re-rank the dev BM25 candidates and retrieve from the
  * encoded collection → the report against BM25. Every stage writes under `outDir`.
  */

@@ -1,9 +1,9 @@
 import { readFileSync } from 'node:fs';
 import type { Argv, CommandModule } from 'yargs';
-import { loadSweep } from './config.js';
-import { runSweep, type SweepEvent } from './runner.js';
-import { isDone, planCommands, planRuns } from './runs.js';
-import { writeSummary } from './summary.js';
+import { loadSweep } from '../sweep/config.js';
+import { runSweep, type SweepEvent } from '../sweep/runner.js';
+import { isDone, planCommands, planRuns } from '../sweep/runs.js';
+import { writeSummary } from '../sweep/summary.js';
 
 interface Args {
   config: string;

@@ -3,7 +3,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { ROOT } from '../common/paths.js';
-import { runQuickstart } from './pipeline.js';
+import { runQuickstart } from './quickstart.js';
 
 /**
  * LONG TEST (about 3-5 minutes on 2 cores): the whole quickstart end to end, as `npm start` runs it —
