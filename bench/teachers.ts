@@ -14,7 +14,7 @@ import { ROOT, sharedPath } from '../common/paths.js';
 import { loadTokenizer } from '../data/tokenizer.js';
 import { loadBertCat } from '../models/bert-cat.js';
 import { initBackend } from '../models/engine/backend.js';
-import { writeSafetensors } from '../models/safetensors.js';
+import { writeSafetensors } from '../models/weights/safetensors.js';
 import { scorePairs } from '../teachers/pair-scorer.js';
 
 const BATCH_TRIPLES = 32; // 64 pairs per forward

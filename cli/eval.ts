@@ -9,7 +9,7 @@ import { readRun, writeRun, type Run } from '../data/runs.js';
 import { loadTokenizer } from '../data/tokenizer.js';
 import { loadIdText, readIdText } from '../data/tsv.js';
 import { initBackend, type BackendChoice } from '../models/engine/backend.js';
-import { loadDistilBert } from '../models/hf.js';
+import { loadDistilBert } from '../models/weights/hf.js';
 import { Bm25Index } from '../eval/bm25.js';
 import type { EvalConfig } from '../eval/config.js';
 import { encodeCollection } from '../eval/encode.js';

@@ -1,8 +1,8 @@
 import type { Argv, CommandModule } from 'yargs';
-import { bertCatParity } from '../models/bert-cat.js';
 import { BACKEND_CHOICES, initBackend, type BackendChoice } from '../models/engine/backend.js';
-import { bertDotParity } from '../models/parity.js';
-import { readReferenceJson, type ParityReport } from '../models/reference.js';
+import { bertCatParity } from '../parity/bert-cat.js';
+import { bertDotParity } from '../parity/bert-dot.js';
+import { readReferenceJson, type ParityReport } from '../parity/reference.js';
 
 interface ParityArgs {
   model: string;

@@ -5,10 +5,11 @@ import * as tf from '@tensorflow/tfjs-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { sharedPath } from '../common/paths.js';
 import { initBackend } from './engine/backend.js';
-import { bertCatParity, loadBertCat } from './bert-cat.js';
-import { readSafetensors, writeSafetensors } from './safetensors.js';
+import { bertCatParity } from '../parity/bert-cat.js';
+import { loadBertCat } from './bert-cat.js';
+import { readSafetensors, writeSafetensors } from './weights/safetensors.js';
 
-/** BERT_Cat against PyTorch's BertForSequenceClassification (goldens/bert-cat-tiny), 1e-4 relative. */
+/** BERT_Cat's checkpoint forms and inputs against PyTorch's BertForSequenceClassification (goldens/bert-cat-tiny). */
 const GOLDEN_DIR = sharedPath('goldens', 'bert-cat-tiny');
 const GOLDEN = path.join(GOLDEN_DIR, 'golden.json');
 
@@ -37,22 +38,6 @@ const maxRel = (a: ArrayLike<number>, b: ArrayLike<number>) => {
   for (let i = 0; i < b.length; i++) (d = Math.max(d, Math.abs(a[i] - b[i]))), (m = Math.max(m, Math.abs(b[i])));
   return d / m;
 };
-
-for (const backend of ['cpu', 'wasm'] as const) {
-  describe(`BERT_Cat parity on ${backend}`, () => {
-    beforeAll(async () => {
-      await initBackend(backend, { quiet: true });
-    });
-
-    it('matches the PyTorch CLS vectors and scores', async () => {
-      const report = await bertCatParity(GOLDEN_DIR, GOLDEN);
-      expect(report.backend).toBe(backend);
-      for (const q of report.quantities) expect(q.maxRel, q.name).toBeLessThan(1e-4);
-      expect(report.ok).toBe(true);
-      expect(report.quantities.map((q) => q.name)).toEqual(['cls', 'scores']);
-    });
-  });
-}
 
 describe('BERT_Cat weight forms and inputs (wasm)', () => {
   beforeAll(async () => {

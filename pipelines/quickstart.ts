@@ -13,7 +13,7 @@ import { encodeCollection } from '../eval/encode.js';
 import { buildReport, reportMarkdown, writeReport, type Report } from '../eval/report.js';
 import { rerank } from '../eval/rerank.js';
 import { retrieve } from '../eval/retrieve.js';
-import { loadDistilBert } from '../models/hf.js';
+import { loadDistilBert } from '../models/weights/hf.js';
 import { initBackend } from '../models/engine/backend.js';
 import type { TrainSummary } from '../train/loop.js';
 import { runDirOf, train as trainStudent } from './train.js';

@@ -4,7 +4,7 @@ import path from 'node:path';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { applySets, parseConfig } from '../common/config.js';
 import { Config } from './config.js';
-import { loadDistilBert } from '../models/hf.js';
+import { loadDistilBert } from '../models/weights/hf.js';
 import { generate } from '../quickstart/generate.js';
 import { latestCheckpoint } from '../train/checkpoint.js';
 import { exportRun, train } from './train.js';

@@ -11,7 +11,7 @@ import { loadTokenizer } from '../data/tokenizer.js';
 import { initBackend } from '../models/engine/backend.js';
 import { DistilBert, type DistilBertConfig } from '../models/distilbert.js';
 import { ModelConfig } from '../models/config.js';
-import { loadDistilBert, saveDistilBert } from '../models/hf.js';
+import { loadDistilBert, saveDistilBert } from '../models/weights/hf.js';
 import { latestCheckpoint, loadCheckpoint } from '../train/checkpoint.js';
 import { NEEDS_TEACHER } from '../train/losses.js';
 import { type TrainHooks, type TrainSummary, runLoop } from '../train/loop.js';

@@ -4,7 +4,7 @@ import { beforeAll, describe, expect, it } from 'vitest';
 import { sharedPath } from '../common/paths.js';
 import type { TripleBatch } from '../data/batch.js';
 import { initBackend } from '../models/engine/backend.js';
-import { loadDistilBert } from '../models/hf.js';
+import { loadDistilBert } from '../models/weights/hf.js';
 import { Adam } from './adam.js';
 import { globalNorm } from './clip.js';
 import { marginMse } from './losses.js';

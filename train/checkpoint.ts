@@ -5,7 +5,7 @@ import type * as tf from '@tensorflow/tfjs-core';
 import { recoverDir, writeDirAtomic, writeJsonAtomic } from '../common/atomic.js';
 import type { BatchCursor } from '../data/batch.js';
 import type { AdamState } from './adam.js';
-import { readSafetensors as readTensors, writeSafetensors as writeTensors } from '../models/safetensors.js';
+import { readSafetensors as readTensors, writeSafetensors as writeTensors } from '../models/weights/safetensors.js';
 
 /** The loop's own state, saved with each checkpoint so a resumed run continues exactly. */
 export interface LoopState {

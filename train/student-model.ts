@@ -1,7 +1,7 @@
 import { ConfigError } from '../common/config.js';
 import { bertDotScores } from '../models/bert-dot.js';
 import { DistilBert, type DistilBertConfig } from '../models/distilbert.js';
-import { loadDistilBert } from '../models/hf.js';
+import { loadDistilBert } from '../models/weights/hf.js';
 import type { Student } from './student.js';
 
 /** The size fields of a DistilBERT config that a random student may set in the `model` section. */

@@ -3,7 +3,7 @@ import os from 'node:os';
 import path from 'node:path';
 import * as tf from '@tensorflow/tfjs-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { initBackend } from './engine/backend.js';
+import { initBackend } from '../engine/backend.js';
 import { halfToFloat, parseSafetensors, readSafetensors, readSafetensorsRaw, writeSafetensors } from './safetensors.js';
 
 let tmp: string;

@@ -4,9 +4,9 @@ import { InputError } from '../common/errors.js';
 import type { TripleBatch } from '../data/batch.js';
 import { Adam } from '../train/adam.js';
 import { marginMse } from '../train/losses.js';
-import { bertDotScores } from './bert-dot.js';
-import type { DistilBert } from './distilbert.js';
-import { loadDistilBert } from './hf.js';
+import { bertDotScores } from '../models/bert-dot.js';
+import type { DistilBert } from '../models/distilbert.js';
+import { loadDistilBert } from '../models/weights/hf.js';
 import { compare, readReference, type ParityReport, type Quantity } from './reference.js';
 
 /**
@@ -14,7 +14,7 @@ import { compare, readReference, type ParityReport, type Quantity } from './refe
  * ../shared/goldens/distilbert-tiny/golden.json (documented in docs/models.md). Every quantity the reference
  * holds is recomputed here and compared; absent ones are skipped, so a reference may hold only CLS vectors.
  *
- * Differences are as in models/reference.ts (`compare`).
+ * Differences are as in parity/reference.ts (`compare`).
  * Gradients use floor = 1e-5 × the reference's global gradient norm: some gradients are zero in exact
  * arithmetic (the key biases: softmax ignores a constant added to every score of a query), and the
  * reference then holds float noise of ~1e-7 that no other implementation reproduces.

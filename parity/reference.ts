@@ -3,7 +3,7 @@ import type { z } from 'zod';
 import { InputError } from '../common/errors.js';
 
 /**
- * What the parity checks share (BERT_Dot in models/parity.ts, BERT_Cat in models/bert-cat.ts): reading a
+ * What the parity checks share (BERT_Dot in parity/bert-dot.ts, BERT_Cat in parity/bert-cat.ts): reading a
  * JSON reference against its schema, and comparing one quantity with the reference's values.
  *
  * Difference of a quantity: maxAbs = max |ours - ref| over its values; maxRel = maxAbs / max(max |ref|, floor).

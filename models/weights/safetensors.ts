@@ -1,7 +1,7 @@
 import { promises as fsp } from 'node:fs';
 import * as tf from '@tensorflow/tfjs-core';
-import { writeFileAtomic } from '../common/atomic.js';
-import { InputError } from '../common/errors.js';
+import { writeFileAtomic } from '../../common/atomic.js';
+import { InputError } from '../../common/errors.js';
 
 /**
  * HuggingFace safetensors, read and written here by hand: no maintained safetensors package exists on npm,

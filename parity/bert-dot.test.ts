@@ -4,9 +4,9 @@ import path from 'node:path';
 import * as tf from '@tensorflow/tfjs-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { sharedPath } from '../common/paths.js';
-import { initBackend } from './engine/backend.js';
-import { loadDistilBert } from './hf.js';
-import { readBertDotReference, runBertDotParity, TOL_GRAD, TOL_OUTPUT, type BertDotReference } from './parity.js';
+import { initBackend } from '../models/engine/backend.js';
+import { loadDistilBert } from '../models/weights/hf.js';
+import { readBertDotReference, runBertDotParity, TOL_GRAD, TOL_OUTPUT, type BertDotReference } from './bert-dot.js';
 
 /**
  * The BERT_Dot student against PyTorch (goldens/distilbert-tiny): CLS vectors, scores and Margin-MSE loss to

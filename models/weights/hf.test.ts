@@ -3,9 +3,9 @@ import os from 'node:os';
 import path from 'node:path';
 import * as tf from '@tensorflow/tfjs-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { sharedPath } from '../common/paths.js';
-import { DistilBert, distilbertShapes } from './distilbert.js';
-import { initBackend } from './engine/backend.js';
+import { sharedPath } from '../../common/paths.js';
+import { DistilBert, distilbertShapes } from '../distilbert.js';
+import { initBackend } from '../engine/backend.js';
 import { loadDistilBert, saveDistilBert } from './hf.js';
 import { readSafetensors, readSafetensorsRaw, writeSafetensors } from './safetensors.js';
 

@@ -1,9 +1,9 @@
 import { promises as fsp } from 'node:fs';
 import path from 'node:path';
 import * as tf from '@tensorflow/tfjs-core';
-import { writeFileAtomic, writeJsonAtomic } from '../common/atomic.js';
-import { InputError } from '../common/errors.js';
-import { checkConfig, DISTILBERT_BASE, DistilBert, distilbertShapes, type DistilBertConfig } from './distilbert.js';
+import { writeFileAtomic, writeJsonAtomic } from '../../common/atomic.js';
+import { InputError } from '../../common/errors.js';
+import { checkConfig, DISTILBERT_BASE, DistilBert, distilbertShapes, type DistilBertConfig } from '../distilbert.js';
 import { readSafetensorsRaw, writeSafetensors } from './safetensors.js';
 
 /**
