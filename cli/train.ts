@@ -1,7 +1,7 @@
 import type { CommandModule } from 'yargs';
 import { loadConfig } from '../common/config.js';
 import { Config } from '../pipelines/config.js';
-import { NonFiniteError } from '../train/loop.js';
+import { NonFiniteError } from '../train/nonfinite.js';
 import { exportRun, train } from '../pipelines/train.js';
 
 const exportCommand: CommandModule = {

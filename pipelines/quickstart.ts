@@ -15,7 +15,7 @@ import { rerank } from '../eval/rerank.js';
 import { retrieve } from '../eval/retrieve.js';
 import { loadDistilBert } from '../models/weights/hf.js';
 import { initBackend } from '../models/engine/backend.js';
-import type { TrainSummary } from '../train/loop.js';
+import type { TrainSummary } from '../train/summary.js';
 import { runDirOf, train as trainStudent } from './train.js';
 import { DEFAULT_GENERATE, type DatasetFiles, type GenerateOptions } from '../quickstart/generate.js';
 import { ensureDataset } from '../quickstart/dataset.js';

@@ -7,16 +7,21 @@ import { ConfigError, dumpConfig, parseConfig } from '../common/config.js';
 import { DataConfig, resolveVocab } from '../data/config.js';
 import { openBatches } from '../data/batcher.js';
 import { prepare } from '../data/prepare.js';
-import { loadTokenizer } from '../data/tokenizer.js';
+import { loadTokenizer, type Tokenizer } from '../data/tokenizer.js';
+import { evaluate } from '../eval/measures.js';
+import { rerank } from '../eval/rerank.js';
 import { initBackend } from '../models/engine/backend.js';
+import { explainWasmError } from '../models/engine/wasm-heap.js';
 import { DistilBert, type DistilBertConfig } from '../models/distilbert.js';
 import { ModelConfig } from '../models/config.js';
 import { loadDistilBert, saveDistilBert } from '../models/weights/hf.js';
 import { latestCheckpoint, loadCheckpoint } from '../train/checkpoint.js';
+import type { ValidationConfig } from '../train/config.js';
 import { NEEDS_TEACHER } from '../train/losses.js';
-import { type TrainHooks, type TrainSummary, runLoop } from '../train/loop.js';
+import { type TrainHooks, runLoop } from '../train/loop.js';
 import { bertDotStudent, modelFromConfig } from '../train/student-model.js';
-import { hasValidationFiles, loadValidation, rerankValidator } from '../train/validation.js';
+import type { TrainSummary } from '../train/summary.js';
+import { hasValidationFiles, loadValidation, type ValidationData } from '../train/validation.js';
 
 export interface TrainOptions {
   /** Continue the run folder's latest checkpoint (with the run folder's config.yaml). */
@@ -114,10 +119,26 @@ export async function train(config: Config, opts: TrainOptions = {}): Promise<Tr
       log,
       stop: opts.stop,
     });
+  } catch (e) {
+    throw explainWasmError(e); // the wasm heap's crash does not say "out of memory"; this does
   } finally {
     await source.close();
     model.dispose();
   }
+}
+
+/** The validate hook: re-rank the validation candidates with the student, return the configured measure. */
+function rerankValidator(
+  model: DistilBert,
+  tokenizer: Tokenizer,
+  data: ValidationData,
+  v: ValidationConfig,
+  lengths: { queryMaxLength: number; passageMaxLength: number },
+): () => Promise<number> {
+  return async () => {
+    const run = await rerank(model, tokenizer, data.queries, data.passages, data.run, { ...lengths, batchSize: v.batch_size });
+    return evaluate(data.qrels, run, { measures: [v.measure], minRel: v.min_rel }).measures[v.measure].all;
+  };
 }
 
 /**

@@ -5,24 +5,8 @@ import type * as tf from '@tensorflow/tfjs-core';
 import { recoverDir, writeDirAtomic, writeJsonAtomic } from '../common/atomic.js';
 import type { BatchCursor } from '../data/batch.js';
 import type { AdamState } from './adam.js';
+import type { LoopState } from './state.js';
 import { readSafetensors as readTensors, writeSafetensors as writeTensors } from '../models/weights/safetensors.js';
-
-/** The loop's own state, saved with each checkpoint so a resumed run continues exactly. */
-export interface LoopState {
-  step: number;
-  /** Triples consumed by optimizer steps and skipped batches. */
-  triples: number;
-  /** Batches skipped for a non-finite loss or gradient (on_nonfinite: skip). */
-  skipped: number;
-  /** Multiplier on the scheduled lr (reduced on validation plateaus). */
-  lrScale: number;
-  best: { step: number; value: number } | null;
-  /** Validations since the last improvement (early stopping) and since the last lr reduction (plateau). */
-  badValidations: number;
-  plateauBad: number;
-  /** Why the run ended, once it has: 'max_steps' | 'end_of_data' | 'early_stopping'. */
-  finished: string | null;
-}
 
 export interface CheckpointState {
   format: 1;

@@ -1,11 +1,7 @@
 import type { Qrels } from '../data/qrels.js';
 import { readQrels } from '../data/qrels.js';
 import { type Run, ranked, readRun } from '../data/runs.js';
-import type { Tokenizer } from '../data/tokenizer.js';
 import { loadIdText, readIdText } from '../data/tsv.js';
-import { evaluate } from '../eval/measures.js';
-import { rerank } from '../eval/rerank.js';
-import type { DistilBert } from '../models/distilbert.js';
 import type { ValidationConfig } from './config.js';
 
 export interface ValidationData {
@@ -35,18 +31,4 @@ export async function loadValidation(v: ValidationConfig): Promise<ValidationDat
   const passages = new Map<string, string>();
   for await (const { id, text } of readIdText(v.collection!)) if (need.has(id)) passages.set(id, text);
   return { queries, passages, run, qrels };
-}
-
-/** The trainer's validate hook: re-rank the candidates with the student, return the configured measure. */
-export function rerankValidator(
-  model: DistilBert,
-  tokenizer: Tokenizer,
-  data: ValidationData,
-  v: ValidationConfig,
-  lengths: { queryMaxLength: number; passageMaxLength: number },
-): () => Promise<number> {
-  return async () => {
-    const run = await rerank(model, tokenizer, data.queries, data.passages, data.run, { ...lengths, batchSize: v.batch_size });
-    return evaluate(data.qrels, run, { measures: [v.measure], minRel: v.min_rel }).measures[v.measure].all;
-  };
 }
