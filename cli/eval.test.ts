@@ -118,7 +118,7 @@ describe('eval rerank, encode, retrieve with the tiny DistilBERT', () => {
     writeFileSync(queries, 'a\tmanhattan project atomic bomb\nb\twhat is the capital of france\n');
     const all = path.join(tmp, 'all.trec');
     writeFileSync(all, ['a', 'b'].flatMap((q) => pids.map((p, i) => `${q} Q0 ${p} ${i + 1} 0 all`)).join('\n'));
-    const common = ['--model', model, '--vocab', vocab, '--backend', 'cpu', '--batch-size', '16', '--set', 'eval.rerank.passage_max_length=48'];
+    const common = ['--model', model, '--vocab', vocab, '--backend', 'cpu', '--batch-size', '16', '--set', 'data.passage_max_length=48'];
 
     const reranked = path.join(tmp, 'reranked.trec');
     await runEval(['rerank', ...common, '--collection', collection, '--queries', queries, '--run', all, '--out', reranked]);

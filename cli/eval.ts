@@ -11,7 +11,7 @@ import { loadIdText, readIdText } from '../data/tsv.js';
 import { initBackend, type BackendChoice } from '../models/engine/backend.js';
 import { loadDistilBert } from '../models/weights/hf.js';
 import { Bm25Index } from '../eval/bm25.js';
-import type { EvalConfig } from '../eval/config.js';
+import { encodeOptions, rerankOptions, retrieveOptions, type EvalConfig, type EvalSettings } from '../eval/config.js';
 import { encodeCollection } from '../eval/encode.js';
 import { evaluate, formatMeasure, parseMeasure, type EvalResult } from '../eval/measures.js';
 import { buildReport, writeReport, type Judgments, type Mode, type ReportEntry } from '../eval/report.js';
@@ -186,12 +186,13 @@ const withModel = (y: Argv): Argv =>
     .option('backend', { type: 'string', describe: 'auto|tensorflow|webgpu|wasm|cpu (default: run.backend)' })
     .option('batch-size', { type: 'number' });
 
-async function loadStudent(argv: Record<string, unknown>): Promise<{ cfg: EvalConfig; model: Awaited<ReturnType<typeof loadDistilBert>>; tokenizer: Awaited<ReturnType<typeof loadTokenizer>> }> {
+/** The config (its `eval` section and the `data` section's sequence lengths), the student and its tokenizer. */
+async function loadStudent(argv: Record<string, unknown>): Promise<{ cfg: EvalConfig; settings: EvalSettings; model: Awaited<ReturnType<typeof loadDistilBert>>; tokenizer: Awaited<ReturnType<typeof loadTokenizer>> }> {
   const full = await loadConfig(Config, argv.config as string | undefined, (argv.set as string[] | undefined) ?? []);
   await initBackend(((argv.backend as string | undefined) ?? full.run.backend) as BackendChoice);
   const dir = argv.model as string;
   const tokenizer = await loadTokenizer((argv.vocab as string | undefined) ?? path.join(dir, 'vocab.txt'));
-  return { cfg: full.eval, model: await loadDistilBert(dir), tokenizer };
+  return { cfg: full.eval, settings: full, model: await loadDistilBert(dir), tokenizer };
 }
 
 /** Writes the run and, given qrels, prints its measures. */
@@ -218,18 +219,17 @@ const rerankCmd: CommandModule = {
       .option('qrels', { type: 'string' })
       .option('min-rel', { type: 'number', default: 1 }),
   handler: async (argv) => {
-    const { cfg, model, tokenizer } = await loadStudent(argv);
+    const { cfg, settings, model, tokenizer } = await loadStudent(argv);
     const candidates = await readRun(argv.run as string);
     const needed = new Set([...candidates.values()].flatMap((docs) => docs.map((d) => d.docno)));
     const passages = new Map<string, string>();
     for await (const { id, text } of readIdText(argv.collection as string)) if (needed.has(id)) passages.set(id, text);
     const bar = progress({ label: 'rerank', total: candidates.size, unit: 'queries' });
-    const r = cfg.rerank;
+    const opts = rerankOptions(settings);
     const run = await rerank(model, tokenizer, await loadIdText(argv.queries as string), passages, candidates, {
-      queryMaxLength: r.query_max_length,
-      passageMaxLength: r.passage_max_length,
-      batchSize: (argv['batch-size'] as number | undefined) ?? r.batch_size,
-      depth: (argv.depth as number | undefined) ?? r.depth,
+      ...opts,
+      batchSize: (argv['batch-size'] as number | undefined) ?? opts.batchSize,
+      depth: (argv.depth as number | undefined) ?? opts.depth,
       onQuery: () => bar.tick(1),
     });
     bar.stop();
@@ -257,14 +257,13 @@ const encodeCmd: CommandModule = {
       .option('dtype', { type: 'string', choices: ['float32', 'float16'] })
       .option('shard-size', { type: 'number' }),
   handler: async (argv) => {
-    const { cfg, model, tokenizer } = await loadStudent(argv);
-    const e = cfg.encode;
+    const { settings, model, tokenizer } = await loadStudent(argv);
+    const opts = encodeOptions(settings, path.resolve(argv.model as string));
     const manifest = await encodeCollection(model, tokenizer, readIdText(argv.collection as string), argv.out as string, {
-      model: path.resolve(argv.model as string),
-      maxLength: cfg.rerank.passage_max_length,
-      batchSize: (argv['batch-size'] as number | undefined) ?? e.batch_size,
-      shardSize: (argv['shard-size'] as number | undefined) ?? e.shard_size,
-      dtype: ((argv.dtype as string | undefined) ?? e.dtype) as 'float32' | 'float16',
+      ...opts,
+      batchSize: (argv['batch-size'] as number | undefined) ?? opts.batchSize,
+      shardSize: (argv['shard-size'] as number | undefined) ?? opts.shardSize,
+      dtype: ((argv.dtype as string | undefined) ?? opts.dtype) as 'float32' | 'float16',
       part: parseShardFlag(argv.shard as string | undefined),
       onShard: (info, skipped) => process.stderr.write(`encode: shard ${info.index} (${info.rows} passages) ${skipped ? 'already done' : 'written'}\n`),
     });
@@ -286,14 +285,12 @@ const retrieveCmd: CommandModule = {
       .option('qrels', { type: 'string' })
       .option('min-rel', { type: 'number', default: 1 }),
   handler: async (argv) => {
-    const { cfg, model, tokenizer } = await loadStudent(argv);
-    const r = cfg.retrieve;
+    const { cfg, settings, model, tokenizer } = await loadStudent(argv);
+    const opts = retrieveOptions(settings);
     const run = await retrieve(model, tokenizer, await loadIdText(argv.queries as string), argv.index as string, {
-      k: (argv.k as number | undefined) ?? r.k,
-      queryChunk: r.query_chunk,
-      docChunk: r.doc_chunk,
-      queryMaxLength: cfg.rerank.query_max_length,
-      batchSize: (argv['batch-size'] as number | undefined) ?? cfg.encode.batch_size,
+      ...opts,
+      k: (argv.k as number | undefined) ?? opts.k,
+      batchSize: (argv['batch-size'] as number | undefined) ?? opts.batchSize,
       onShard: (done, total) => process.stderr.write(`retrieve: shard ${done}/${total}\n`),
     });
     model.dispose();

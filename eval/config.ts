@@ -1,4 +1,9 @@
 import { z } from 'zod';
+import type { DataConfig } from '../data/config.js';
+import type { EncodeOptions } from './encode.js';
+import { DEFAULT_MEASURES } from './measures.js';
+import type { RerankOptions } from './rerank.js';
+import type { RetrieveOptions } from './retrieve.js';
 
 /** One query set to evaluate on: its queries, judgments, relevance threshold and re-ranking candidates. */
 export const QuerySet = z.strictObject({
@@ -27,9 +32,8 @@ const Bm25 = z.strictObject({
   lucene_norms: z.boolean().default(true),
 });
 
+/** Sequence lengths are the `data` section's (query_max_length, passage_max_length): evaluation tokenizes as training did. */
 const Rerank = z.strictObject({
-  query_max_length: z.number().int().positive().default(30),
-  passage_max_length: z.number().int().positive().default(200),
   batch_size: z.number().int().positive().default(32),
   /** Re-rank only the top `depth` candidates per query. */
   depth: z.number().int().positive().default(1000),
@@ -53,7 +57,7 @@ const Retrieve = z.strictObject({
 
 /** The `eval` section of the config tree (see pipelines/config.ts). Every field has a default. */
 export const EvalConfig = z.strictObject({
-  measures: z.array(z.string()).default(['mrr@10', 'ndcg@10', 'recall@1000']),
+  measures: z.array(z.string()).default(() => [...DEFAULT_MEASURES]),
   /** Significance level for the report's marks against BM25 (paired t-test). */
   alpha: z.number().gt(0).lt(1).default(0.05),
   query_sets: z.array(QuerySet).default([]),
@@ -63,3 +67,29 @@ export const EvalConfig = z.strictObject({
   retrieve: Retrieve.default(Retrieve.parse({})),
 });
 export type EvalConfig = z.output<typeof EvalConfig>;
+
+/** What the config → options helpers read: the `eval` section and the `data` section's sequence lengths. */
+export interface EvalSettings {
+  eval: EvalConfig;
+  data: Pick<DataConfig, 'query_max_length' | 'passage_max_length'>;
+}
+
+/** The lengths texts are tokenized to (with [CLS] and [SEP]), in training and in every evaluation. */
+export const sequenceLengths = (data: EvalSettings['data']) => ({ queryMaxLength: data.query_max_length, passageMaxLength: data.passage_max_length });
+
+/** Options for eval/rerank.ts from the config (callers override single fields from their flags). */
+export function rerankOptions(c: EvalSettings): RerankOptions {
+  return { ...sequenceLengths(c.data), batchSize: c.eval.rerank.batch_size, depth: c.eval.rerank.depth };
+}
+
+/** Options for eval/encode.ts; `model` identifies the encoder in the index's manifest. */
+export function encodeOptions(c: EvalSettings, model: string): EncodeOptions {
+  const e = c.eval.encode;
+  return { model, maxLength: c.data.passage_max_length, batchSize: e.batch_size, shardSize: e.shard_size, dtype: e.dtype };
+}
+
+/** Options for eval/retrieve.ts: queries are embedded in batches of `eval.encode.batch_size`. */
+export function retrieveOptions(c: EvalSettings): RetrieveOptions {
+  const r = c.eval.retrieve;
+  return { k: r.k, queryChunk: r.query_chunk, docChunk: r.doc_chunk, queryMaxLength: c.data.query_max_length, batchSize: c.eval.encode.batch_size };
+}

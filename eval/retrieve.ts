@@ -188,13 +188,14 @@ export function scanScores(values: Float32Array, n: number, heaps: TopK[], offse
  * Dense retrieval: embeds the queries, scans the encoded shards of `indexDir` (see encode.ts) in order,
  * and returns the exact top-k run by inner product.
  */
-export async function retrieve(
-  model: Encoder,
-  tokenizer: TextTokenizer,
-  queries: Map<string, string>,
-  indexDir: string,
-  opts: SearchOptions & { queryMaxLength: number; batchSize: number; onShard?: (done: number, total: number) => void },
-): Promise<Run> {
+export interface RetrieveOptions extends SearchOptions {
+  queryMaxLength: number;
+  /** Queries per encoder call. */
+  batchSize: number;
+  onShard?: (done: number, total: number) => void;
+}
+
+export async function retrieve(model: Encoder, tokenizer: TextTokenizer, queries: Map<string, string>, indexDir: string, opts: RetrieveOptions): Promise<Run> {
   const manifest = await readManifest(indexDir);
   if (!manifest.complete) {
     throw new Error(`${indexDir}/manifest.json: ${manifest.shards.length} of ${manifest.shardCount} shards are encoded; finish eval encode first (every --shard part)`);

@@ -9,6 +9,7 @@ import { prepare } from '../data/prepare.js';
 import { loadTokenizer } from '../data/tokenizer.js';
 import { loadIdText, readIdText } from '../data/tsv.js';
 import { resolveVocab } from '../data/config.js';
+import { encodeOptions, rerankOptions, retrieveOptions } from '../eval/config.js';
 import { encodeCollection } from '../eval/encode.js';
 import { buildReport, reportMarkdown, writeReport, type Report } from '../eval/report.js';
 import { rerank } from '../eval/rerank.js';
@@ -97,28 +98,11 @@ export async function runQuickstart(o: QuickstartOptions): Promise<QuickstartRes
   const collection = await loadIdText(f.collection);
   const dev = { queries: await loadIdText(f.queriesDev), qrels: await readQrels(f.qrelsDev), bm25: await readRun(f.bm25Dev) };
   const ev = config.eval;
-  const reranked = await rerank(student, tokenizer, dev.queries, collection, dev.bm25, {
-    queryMaxLength: ev.rerank.query_max_length,
-    passageMaxLength: ev.rerank.passage_max_length,
-    batchSize: ev.rerank.batch_size,
-    depth: ev.rerank.depth,
-  });
+  const reranked = await rerank(student, tokenizer, dev.queries, collection, dev.bm25, rerankOptions(config));
   const indexDir = path.join(outDir, 'index');
   await fsp.rm(indexDir, { recursive: true, force: true });
-  await encodeCollection(student, tokenizer, readIdText(f.collection), indexDir, {
-    model: path.join(runDir, 'best'),
-    maxLength: ev.rerank.passage_max_length,
-    batchSize: ev.encode.batch_size,
-    shardSize: ev.encode.shard_size,
-    dtype: ev.encode.dtype,
-  });
-  const retrieved = await retrieve(student, tokenizer, dev.queries, indexDir, {
-    k: ev.retrieve.k,
-    queryChunk: ev.retrieve.query_chunk,
-    docChunk: ev.retrieve.doc_chunk,
-    queryMaxLength: ev.rerank.query_max_length,
-    batchSize: ev.encode.batch_size,
-  });
+  await encodeCollection(student, tokenizer, readIdText(f.collection), indexDir, encodeOptions(config, path.join(runDir, 'best')));
+  const retrieved = await retrieve(student, tokenizer, dev.queries, indexDir, retrieveOptions(config));
   await writeRun(path.join(outDir, 'runs', 'student.rerank.dev.trec'), reranked, 'student-rerank');
   await writeRun(path.join(outDir, 'runs', 'student.retrieve.dev.trec'), retrieved, 'student-retrieve');
 

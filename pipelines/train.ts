@@ -8,6 +8,7 @@ import { DataConfig, resolveVocab } from '../data/config.js';
 import { openBatches } from '../data/batcher.js';
 import { prepare } from '../data/prepare.js';
 import { loadTokenizer, type Tokenizer } from '../data/tokenizer.js';
+import { sequenceLengths } from '../eval/config.js';
 import { evaluate } from '../eval/measures.js';
 import { rerank } from '../eval/rerank.js';
 import { initBackend } from '../models/engine/backend.js';
@@ -17,7 +18,7 @@ import { ModelConfig } from '../models/config.js';
 import { loadDistilBert, saveDistilBert } from '../models/weights/hf.js';
 import { latestCheckpoint, loadCheckpoint } from '../train/checkpoint.js';
 import type { ValidationConfig } from '../train/config.js';
-import { NEEDS_TEACHER } from '../train/losses.js';
+import { LOSSES } from '../train/losses.js';
 import { type TrainHooks, runLoop } from '../train/loop.js';
 import { bertDotStudent, modelFromConfig } from '../train/student-model.js';
 import type { TrainSummary } from '../train/summary.js';
@@ -74,7 +75,7 @@ export async function train(config: Config, opts: TrainOptions = {}): Promise<Tr
   const t = config.train;
   await initBackend(config.run.backend);
   const { cacheDir, manifest } = await prepare(config.data, { onProgress: () => {} });
-  if (NEEDS_TEACHER[t.loss] && !manifest.has_teacher) {
+  if (LOSSES[t.loss].needsTeacher && !manifest.has_teacher) {
     throw new ConfigError(`train.loss=${t.loss} needs teacher scores, but ${config.data.triples} (${config.data.triples_format}) has none; use train.loss=ranknet or scored triples`);
   }
 
@@ -97,10 +98,7 @@ export async function train(config: Config, opts: TrainOptions = {}): Promise<Tr
       const data = await loadValidation(t.validation);
       const tokenizer = await loadTokenizer(resolveVocab(config.data.vocab));
       log(`validation: ${data.run.size} queries, ${data.passages.size} passages, ${t.validation.measure} every ${t.validation.every} steps`);
-      hooks.validate = rerankValidator(model, tokenizer, data, t.validation, {
-        queryMaxLength: config.data.query_max_length,
-        passageMaxLength: config.data.passage_max_length,
-      });
+      hooks.validate = rerankValidator(model, tokenizer, data, t.validation, sequenceLengths(config.data));
     } else {
       log('validation off: set train.validation.queries, qrels, candidates and collection to validate (and keep best/)');
     }

@@ -1,6 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { ConfigError, parseConfig } from '../common/config.js';
 import { TrainConfig } from './config.js';
+import { LOSSES } from './losses.js';
 
 const parse = (raw: unknown) => parseConfig(TrainConfig, raw, 'x.yaml');
 
@@ -26,5 +27,10 @@ describe('train config', () => {
     expect(() => parse({ loss: 'hinge' })).toThrow(/'loss'/);
     expect(() => parse({ adam: { beta1: 1.5 } })).toThrow(/'adam\.beta1'/);
     expect(() => parse({ batch_size: 2.5 })).toThrow(ConfigError);
+  });
+
+  it('takes exactly the loss names of train/losses.ts', () => {
+    for (const loss of Object.keys(LOSSES)) expect(parse({ loss }).loss).toBe(loss);
+    expect(() => parse({ loss: 'margin_mse' })).toThrow(/'loss'/);
   });
 });

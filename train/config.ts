@@ -1,4 +1,5 @@
 import { z } from 'zod';
+import { LOSS_NAMES } from './losses.js';
 
 /** Validation during training: re-rank a candidate run for held-out queries and compute one measure. */
 export const ValidationConfig = z.strictObject({
@@ -27,7 +28,8 @@ export type ValidationConfig = z.output<typeof ValidationConfig>;
 
 /** The `train` section of the config tree (see pipelines/config.ts). Every field has a default. */
 export const TrainConfig = z.strictObject({
-  loss: z.enum(['margin-mse', 'ranknet', 'mse']).default('margin-mse'),
+  /** A name from train/losses.ts's LOSSES. */
+  loss: z.enum(LOSS_NAMES).default('margin-mse'),
   /** Triples per optimizer step. */
   batch_size: z.number().int().positive().default(32),
   /** Split each batch into this many micro-batches whose gradients are summed (same update, less memory). */

@@ -57,7 +57,7 @@ export interface LoopOptions {
 export async function runLoop(o: LoopOptions): Promise<TrainSummary> {
   const cfg = o.config;
   const log = o.log ?? ((m: string) => process.stderr.write(`${m}\n`));
-  const lossFn = LOSSES[cfg.loss];
+  const lossFn = LOSSES[cfg.loss].fn;
   const measure = cfg.validation.measure;
   const metricsFile = path.join(o.runDir, 'metrics.jsonl');
   const appendRow = (row: MetricsRow) => fsp.appendFile(metricsFile, `${JSON.stringify(row)}\n`);

@@ -1,7 +1,7 @@
 import * as tf from '@tensorflow/tfjs-core';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { initBackend } from '../models/engine/backend.js';
-import { LOSSES, NEEDS_TEACHER, marginMse, pointwiseMse, ranknet } from './losses.js';
+import { LOSSES, marginMse, pointwiseMse, ranknet } from './losses.js';
 
 beforeAll(async () => {
   await initBackend('cpu', { quiet: true });
@@ -49,6 +49,7 @@ describe('losses', () => {
 
   it('names and teacher needs', () => {
     expect(Object.keys(LOSSES).sort()).toEqual(['margin-mse', 'mse', 'ranknet']);
-    expect(NEEDS_TEACHER).toEqual({ 'margin-mse': true, ranknet: false, mse: true });
+    expect(Object.fromEntries(Object.entries(LOSSES).map(([name, l]) => [name, l.needsTeacher]))).toEqual({ 'margin-mse': true, ranknet: false, mse: true });
+    expect([LOSSES['margin-mse'].fn, LOSSES.ranknet.fn, LOSSES.mse.fn]).toEqual([marginMse, ranknet, pointwiseMse]);
   });
 });

@@ -29,8 +29,14 @@ export const ranknet: LossFn = (sPos, sNeg) => tf.tidy(() => tf.mean(tf.softplus
 export const pointwiseMse: LossFn = (sPos, sNeg, tPos, tNeg) =>
   tf.tidy(() => tf.mean(tf.concat([tf.square(tf.sub(sPos, tPos)), tf.square(tf.sub(sNeg, tNeg))])) as tf.Scalar);
 
-export const LOSSES = { 'margin-mse': marginMse, ranknet, mse: pointwiseMse } as const;
+/**
+ * Every loss by its config name (`train.loss`, whose allowed values are these keys), and whether it reads
+ * teacher scores (plain text triples can only train teacher-free losses).
+ */
+export const LOSSES = {
+  'margin-mse': { fn: marginMse, needsTeacher: true },
+  ranknet: { fn: ranknet, needsTeacher: false },
+  mse: { fn: pointwiseMse, needsTeacher: true },
+} as const satisfies Record<string, { fn: LossFn; needsTeacher: boolean }>;
 export type LossName = keyof typeof LOSSES;
-
-/** Whether a loss reads teacher scores (plain text triples can only train teacher-free losses). */
-export const NEEDS_TEACHER: Record<LossName, boolean> = { 'margin-mse': true, ranknet: false, mse: true };
+export const LOSS_NAMES = Object.keys(LOSSES) as [LossName, ...LossName[]];
