@@ -2,6 +2,7 @@ import path from 'node:path';
 import PQueue from 'p-queue';
 import { InputError } from '../common/errors.js';
 import type { BatchCursor, BatchSource, TripleBatch } from './batch.js';
+import { padRows } from './collate.js';
 import { MANIFEST, readManifest, type Manifest, type TablePart } from './manifest.js';
 import { readTokenShard, readTripleShard } from './shards.js';
 import { RowBuf, ShuffledRows } from './shuffle.js';
@@ -89,21 +90,10 @@ async function loadTable(cacheDir: string, manifest: Manifest, part: TablePart):
   return table;
 }
 
-/** Pads each part to its longest row in the batch; mask 1 on tokens, 0 on [PAD]=0. */
+/** Pads each part to its longest row in the batch (data/collate.ts); mask 1 on tokens, 0 on [PAD]=0. */
 function assemble(buf: RowBuf, size: number, queries: TokenTable, passages: TokenTable, hasTeacher: boolean): TripleBatch {
-  const part = (table: TokenTable, rows: Int32Array) => {
-    let len = 0;
-    for (let i = 0; i < size; i++) len = Math.max(len, table.offsets[rows[i] + 1] - table.offsets[rows[i]]);
-    const ids = new Int32Array(size * len); // [size, len]
-    const mask = new Int32Array(size * len); // [size, len]
-    for (let i = 0; i < size; i++) {
-      const a = table.offsets[rows[i]];
-      const n = table.offsets[rows[i] + 1] - a;
-      ids.set(table.values.subarray(a, a + n), i * len);
-      mask.fill(1, i * len, i * len + n);
-    }
-    return { len, ids, mask };
-  };
+  const part = (table: TokenTable, rows: Int32Array) =>
+    padRows(Array.from(rows.subarray(0, size), (r) => table.values.subarray(table.offsets[r], table.offsets[r + 1]))); // [size, len]
   const q = part(queries, buf.q);
   const p = part(passages, buf.pos);
   const n = part(passages, buf.neg);

@@ -1,4 +1,5 @@
 import * as tf from '@tensorflow/tfjs-core';
+import { padRows } from '../data/collate.js';
 import type { Tokenizer } from '../data/tokenizer.js';
 
 /**
@@ -21,19 +22,12 @@ export async function embedTexts(model: Encoder, tokenizer: TextTokenizer, texts
   let vectors = new Float32Array(0);
   let dim = 0;
   for (let start = 0; start < texts.length; start += batchSize) {
-    const batch = texts.slice(start, start + batchSize).map((t) => tokenizer.encode(t, maxLength));
-    const len = Math.max(...batch.map((ids) => ids.length));
-    const ids = new Int32Array(batch.length * len).fill(tokenizer.padId); // [b, len]
-    const mask = new Int32Array(batch.length * len); // [b, len]
-    batch.forEach((row, i) => {
-      ids.set(row, i * len);
-      mask.fill(1, i * len, i * len + row.length);
-    });
-    const out = tf.tidy(() => model.encode(tf.tensor2d(ids, [batch.length, len], 'int32'), tf.tensor2d(mask, [batch.length, len], 'int32')));
+    const { rows, len, ids, mask } = padRows(texts.slice(start, start + batchSize).map((t) => tokenizer.encode(t, maxLength)), tokenizer.padId); // [b, len]
+    const out = tf.tidy(() => model.encode(tf.tensor2d(ids, [rows, len], 'int32'), tf.tensor2d(mask, [rows, len], 'int32')));
     const data = (await out.data()) as Float32Array; // [b, dim]; asynchronous: webgpu cannot read synchronously in Node
     out.dispose();
     if (dim === 0) {
-      dim = data.length / batch.length;
+      dim = data.length / rows;
       vectors = new Float32Array(texts.length * dim);
     }
     vectors.set(data, start * dim);

@@ -1,5 +1,6 @@
 import * as tf from '@tensorflow/tfjs-core';
 import type { TripleBatch } from '../data/batch.js';
+import { stackPadded } from '../data/collate.js';
 import type { DistilBert } from './distilbert.js';
 
 /**
@@ -14,23 +15,15 @@ import type { DistilBert } from './distilbert.js';
  */
 export function bertDotScores(model: DistilBert, batch: TripleBatch): { sPos: tf.Tensor1D; sNeg: tf.Tensor1D } {
   const b = batch.size;
-  const L = Math.max(batch.pLen, batch.nLen);
-  const passIds = new Int32Array(2 * b * L); // [2b, L]: positives, then negatives
-  const passMask = new Int32Array(2 * b * L);
-  copyRows(batch.posIds, batch.posMask, batch.pLen, passIds, passMask, L, 0, b);
-  copyRows(batch.negIds, batch.negMask, batch.nLen, passIds, passMask, L, b, b);
+  const pass = stackPadded([
+    { rows: b, len: batch.pLen, ids: batch.posIds, mask: batch.posMask },
+    { rows: b, len: batch.nLen, ids: batch.negIds, mask: batch.negMask },
+  ]); // [2b, L]: positives, then negatives
   return tf.tidy(() => {
     const q = model.encode(tf.tensor2d(batch.qIds, [b, batch.qLen], 'int32'), tf.tensor2d(batch.qMask, [b, batch.qLen], 'int32')); // [b, dim]
-    const p = model.encode(tf.tensor2d(passIds, [2 * b, L], 'int32'), tf.tensor2d(passMask, [2 * b, L], 'int32')); // [2b, dim]
+    const p = model.encode(tf.tensor2d(pass.ids, [2 * b, pass.len], 'int32'), tf.tensor2d(pass.mask, [2 * b, pass.len], 'int32')); // [2b, dim]
     const [pos, neg] = tf.split(p, 2, 0); // [b, dim] each
     return { sPos: tf.sum(tf.mul(q, pos), 1) as tf.Tensor1D, sNeg: tf.sum(tf.mul(q, neg), 1) as tf.Tensor1D };
   });
 }
 
-/** Copies `rows` rows of width `len` into rows [at, at + rows) of width `width` (the rest stays 0 = [PAD], mask 0). */
-function copyRows(ids: Int32Array, mask: Int32Array, len: number, outIds: Int32Array, outMask: Int32Array, width: number, at: number, rows: number): void {
-  for (let r = 0; r < rows; r++) {
-    outIds.set(ids.subarray(r * len, (r + 1) * len), (at + r) * width);
-    outMask.set(mask.subarray(r * len, (r + 1) * len), (at + r) * width);
-  }
-}

@@ -1,4 +1,5 @@
 import * as tf from '@tensorflow/tfjs-core';
+import { padRows } from '../data/collate.js';
 import type { Tokenizer } from '../data/tokenizer.js';
 import type { BertCat } from '../models/bert-cat.js';
 
@@ -19,18 +20,10 @@ interface PaddedPairs {
   length: number;
 }
 
-/** Pads rows with `padId` to the longest row. */
-function padPairs(rows: EncodedPair[], padId: number): PaddedPairs {
-  const L = Math.max(...rows.map((e) => e.ids.length));
-  const ids = new Int32Array(rows.length * L).fill(padId);
-  const typeIds = new Int32Array(rows.length * L);
-  const mask = new Int32Array(rows.length * L);
-  rows.forEach((e, r) => {
-    ids.set(e.ids, r * L);
-    typeIds.set(e.typeIds, r * L);
-    mask.fill(1, r * L, r * L + e.ids.length);
-  });
-  return { ids, typeIds, mask, length: L };
+/** Pads pairs with `padId` to the longest pair (token types with 0). */
+function padPairs(pairs: EncodedPair[], padId: number): PaddedPairs {
+  const { ids, mask, len } = padRows(pairs.map((e) => e.ids), padId);
+  return { ids, typeIds: padRows(pairs.map((e) => e.typeIds), 0, len).ids, mask, length: len };
 }
 
 /** Scores padded pairs; returns plain numbers [pairs] (no tensors left behind). */

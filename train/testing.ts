@@ -1,5 +1,6 @@
 import * as tf from '@tensorflow/tfjs-core';
 import type { BatchCursor, BatchSource, TripleBatch } from '../data/batch.js';
+import { padRows } from '../data/collate.js';
 import type { Qrels } from '../data/qrels.js';
 import type { Run } from '../data/runs.js';
 import { rng } from '../common/rng.js';
@@ -29,17 +30,6 @@ function passageTokens(t: number, r: () => number): number[] {
   return row;
 }
 
-function pack(rows: number[][]): { len: number; ids: Int32Array; mask: Int32Array } {
-  const len = Math.max(...rows.map((r) => r.length));
-  const ids = new Int32Array(rows.length * len);
-  const mask = new Int32Array(rows.length * len);
-  rows.forEach((row, i) => {
-    ids.set(row, i * len);
-    mask.fill(1, i * len, i * len + row.length);
-  });
-  return { len, ids, mask };
-}
-
 /** Batch number `index` of the stream seeded `seed`: a pure function of both, so a cursor is just the index. */
 export function generatedBatch(seed: number, index: number, size: number): TripleBatch {
   const r = rng(seed * 100_003 + index);
@@ -57,9 +47,9 @@ export function generatedBatch(seed: number, index: number, size: number): Tripl
     tPos[i] = 6 + (r() - 0.5);
     tNeg[i] = 1 + (r() - 0.5);
   }
-  const q = pack(qs);
-  const p = pack(ps);
-  const n = pack(ns);
+  const q = padRows(qs);
+  const p = padRows(ps);
+  const n = padRows(ns);
   return {
     size, qLen: q.len, qIds: q.ids, qMask: q.mask, pLen: p.len, posIds: p.ids, posMask: p.mask,
     nLen: n.len, negIds: n.ids, negMask: n.mask, teacherPos: tPos, teacherNeg: tNeg, hasTeacher: true,
