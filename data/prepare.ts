@@ -9,7 +9,7 @@ import { CACHE_FORMAT, MANIFEST, reusable, sourceFile, type CacheInputs, type Ma
 import { writeTokenShard, writeTripleShard, type ShardInfo } from './shards.js';
 import { TokenTableBuilder, tokenWidth } from './token-table.js';
 import { alive, describeWait, lockCache, type LockOwner } from './prepare-lock.js';
-import { loadTokenizer, type Tokenizer } from './tokenizer.js';
+import { loadTokenizer, withSpecials, type Tokenizer } from './tokenizer.js';
 import { readTriples } from './triples.js';
 import { readIdText } from './tsv.js';
 
@@ -123,15 +123,11 @@ class TokenPart {
     this.builder = new TokenTableBuilder(tokenWidth(tok.vocabSize));
   }
 
-  /** Tokenizes `[CLS] text [SEP]` within maxLength; returns its row. */
+  /** Tokenizes `[CLS] text [SEP]` within maxLength (counting the texts cut); returns its row. */
   async add(id: string, text: string): Promise<number> {
     const ids = this.tok.ids(text);
-    const keep = Math.min(ids.length, this.maxLength - 2);
-    if (keep < ids.length) this.truncated++;
-    const row = new Array<number>(keep + 2);
-    row[0] = this.tok.clsId;
-    for (let i = 0; i < keep; i++) row[i + 1] = ids[i];
-    row[keep + 1] = this.tok.sepId;
+    if (ids.length > this.maxLength - 2) this.truncated++;
+    const row = withSpecials(ids, this.maxLength, this.tok);
     this.builder.add(row);
     this.ids.push(id);
     this.tokens += row.length;

@@ -205,14 +205,7 @@ class WordPieceTokenizer implements Tokenizer {
   }
 
   encode(text: string, maxLength: number): Int32Array {
-    if (maxLength < 2) throw new RangeError(`maxLength must be at least 2 ([CLS] and [SEP]), got ${maxLength}`);
-    const ids = this.ids(text);
-    const n = Math.min(ids.length, maxLength - 2);
-    const out = new Int32Array(n + 2);
-    out[0] = this.clsId;
-    for (let i = 0; i < n; i++) out[i + 1] = ids[i];
-    out[n + 1] = this.sepId;
-    return out;
+    return withSpecials(this.ids(text), maxLength, this);
   }
 
   encodePair(a: string, b: string, maxLength: number): { ids: Int32Array; typeIds: Int32Array } {
@@ -329,6 +322,17 @@ class WordPieceTokenizer implements Tokenizer {
     }
     return ids;
   }
+}
+
+/** `[CLS] ids [SEP]` with `ids` cut so the whole is at most `maxLength` (HF's single-sequence truncation). */
+export function withSpecials(ids: ArrayLike<number>, maxLength: number, specials: { clsId: number; sepId: number }): Int32Array {
+  if (maxLength < 2) throw new RangeError(`maxLength must be at least 2 ([CLS] and [SEP]), got ${maxLength}`);
+  const n = Math.min(ids.length, maxLength - 2);
+  const out = new Int32Array(n + 2);
+  out[0] = specials.clsId;
+  for (let i = 0; i < n; i++) out[i + 1] = ids[i];
+  out[n + 1] = specials.sepId;
+  return out;
 }
 
 /**
