@@ -14,6 +14,7 @@ import path from 'node:path';
 import * as tf from '@tensorflow/tfjs-core';
 import { writeJsonAtomic } from '../common/atomic.js';
 import { ROOT } from '../common/paths.js';
+import { rng } from '../common/rng.js';
 import type { Qrels } from '../data/qrels.js';
 import type { Run } from '../data/runs.js';
 import { initBackend, type BackendChoice } from '../models/engine/backend.js';
@@ -31,15 +32,10 @@ const backendArg = (): BackendChoice => {
   return (i > 0 ? process.argv[i + 1] : 'wasm') as BackendChoice;
 };
 
-/** Deterministic uniform [-0.5, 0.5) fill (xorshift32; Math.random cannot be seeded). */
+/** Deterministic uniform [-0.5, 0.5) fill. */
 function fill(out: Float32Array, seed: number): Float32Array {
-  let x = seed | 0 || 1;
-  for (let i = 0; i < out.length; i++) {
-    x ^= x << 13;
-    x ^= x >>> 17;
-    x ^= x << 5;
-    out[i] = (x >>> 0) / 4294967296 - 0.5;
-  }
+  const r = rng(seed);
+  for (let i = 0; i < out.length; i++) out[i] = r() - 0.5;
   return out;
 }
 

@@ -18,6 +18,7 @@ import path from 'node:path';
 import * as tf from '@tensorflow/tfjs-core';
 import { writeJsonAtomic } from '../common/atomic.js';
 import { ROOT } from '../common/paths.js';
+import { Rng } from '../common/rng.js';
 import type { TripleBatch } from '../data/batch.js';
 import { DISTILBERT_BASE, DistilBert } from '../models/distilbert.js';
 import { initBackend, type BackendChoice } from '../models/engine/backend.js';
@@ -46,13 +47,8 @@ function arg(name: string, fallback: string): string {
 
 /** Deterministic token ids in [1000, 30000) (the values do not change the cost). */
 function ids(n: number, seed: number): Int32Array {
-  const out = new Int32Array(n);
-  let s = seed;
-  for (let i = 0; i < n; i++) {
-    s = (s * 1103515245 + 12345) >>> 0;
-    out[i] = 1000 + (s % 29000);
-  }
-  return out;
+  const r = new Rng(seed);
+  return Int32Array.from({ length: n }, () => 1000 + r.int(29000));
 }
 
 function benchBatch(): TripleBatch {

@@ -1,18 +1,8 @@
-import { rng } from '../common/rng.js';
+import { Rng } from '../common/rng.js';
 import type { TripleRows } from './shards.js';
 
 /** A different, reproducible stream for every (seed, epoch). */
 export const epochSeed = (seed: number, epoch: number): number => Math.imul(seed ^ 0x9e3779b9, 0x85ebca6b) ^ Math.imul(epoch + 1, 0xc2b2ae35);
-
-/** Fisher-Yates permutation of 0..n-1. */
-export function permutation(n: number, rand: () => number): number[] {
-  const p = Array.from({ length: n }, (_, i) => i);
-  for (let i = n - 1; i > 0; i--) {
-    const j = Math.floor(rand() * (i + 1));
-    [p[i], p[j]] = [p[j], p[i]];
-  }
-  return p;
-}
 
 /** Fixed-capacity columns of triple rows (a batch being assembled, or the shuffle buffer). */
 export class RowBuf {
@@ -47,7 +37,7 @@ export class RowBuf {
  */
 export class ShuffledRows {
   epoch = 0;
-  private rand: () => number = () => 0;
+  private rand = new Rng(0);
   private order: number[] = [];
   private shardPos = 0;
   private current: TripleRows | null = null;
@@ -68,9 +58,9 @@ export class ShuffledRows {
   }
 
   private startEpoch(): void {
-    this.rand = rng(epochSeed(this.seed, this.epoch));
+    this.rand = new Rng(epochSeed(this.seed, this.epoch));
     const ids = Array.from({ length: this.shards }, (_, i) => i);
-    this.order = this.buffer.capacity > 1 ? permutation(this.shards, this.rand) : ids;
+    this.order = this.buffer.capacity > 1 ? this.rand.shuffle(ids) : ids;
     this.shardPos = 0;
     this.current = null;
     this.rowPos = 0;
@@ -87,7 +77,7 @@ export class ShuffledRows {
           buf.copyFrom(this.bufLen++, cur, this.rowPos++);
           continue;
         }
-        const j = Math.floor(this.rand() * this.bufLen);
+        const j = this.rand.int(this.bufLen);
         if (dst) dst.copyFrom(filled, buf, j);
         filled++;
         buf.copyFrom(j, cur, this.rowPos++);
@@ -99,7 +89,7 @@ export class ShuffledRows {
         continue;
       }
       if (this.bufLen > 0) {
-        const j = Math.floor(this.rand() * this.bufLen);
+        const j = this.rand.int(this.bufLen);
         if (dst) dst.copyFrom(filled, buf, j);
         filled++;
         buf.copyFrom(j, buf, --this.bufLen);

@@ -1,4 +1,5 @@
 import { describe, expect, it } from 'vitest';
+import { rng } from '../common/rng.js';
 import { analyze } from './analyzer.js';
 import { Bm25Index, luceneLength } from './bm25.js';
 import { TopK } from './topk.js';
@@ -57,8 +58,7 @@ describe('Bm25Index', () => {
 
 describe('TopK', () => {
   it('keeps the k best, ties by lower id, against a full sort', () => {
-    let s = 7;
-    const rnd = (): number => (s = (s * 48271) % 2147483647) / 2147483647;
+    const rnd = rng(7);
     const pairs = Array.from({ length: 500 }, (_, id) => ({ score: Math.floor(rnd() * 50), id }));
     const top = new TopK(37);
     for (const p of pairs) top.push(p.score, p.id);

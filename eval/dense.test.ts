@@ -5,6 +5,7 @@ import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { sharedPath } from '../common/paths.js';
+import { rng } from '../common/rng.js';
 import type { Run } from '../data/runs.js';
 import { DistilBert } from '../models/distilbert.js';
 import { loadTokenizer, type Tokenizer } from '../data/tokenizer.js';
@@ -50,8 +51,8 @@ describe('ExactSearch', () => {
       const dim = 8;
       const nq = 7;
       const nd = 61;
-      let s = 11;
-      const rnd = (): number => (s = (s * 48271) % 2147483647) / 2147483647 - 0.5;
+      const r = rng(11);
+      const rnd = (): number => r() - 0.5;
       const q = Float32Array.from({ length: nq * dim }, rnd);
       const d = Float32Array.from({ length: nd * dim }, rnd);
       const before = tf.memory().numTensors;
@@ -84,8 +85,8 @@ describe('ExactSearch', () => {
 
   it('scanScores: buffered candidates flushed mid-block still give the exact top-k with ties in id order', () => {
     // 5,000 rows x 3 queries: the first block fills each 1,024-slot buffer several times before the end.
-    let seed = 5;
-    const rnd = (): number => Math.round(((seed = (seed * 48271) % 2147483647) / 2147483647) * 200) / 8; // many ties
+    const r = rng(5);
+    const rnd = (): number => Math.round(r() * 200) / 8; // many ties
     const n = 5000;
     const values = Float32Array.from({ length: n * 3 }, rnd);
     const heaps = [new TopK(10), new TopK(10), new TopK(10)];

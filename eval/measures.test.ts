@@ -2,6 +2,7 @@ import { readFileSync } from 'node:fs';
 import path from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { sharedPath } from '../common/paths.js';
+import { rng } from '../common/rng.js';
 import { readQrels } from '../data/qrels.js';
 import { ranked, readRun, type Run } from '../data/runs.js';
 import { evaluate, formatMeasure, parseMeasure } from './measures.js';
@@ -81,8 +82,7 @@ describe('evaluate on hand-computed cases', () => {
 
 describe('evaluate without sorting', () => {
   it('gives the same values on a shuffled run with tied scores (rank counting) as on the sorted run', () => {
-    let s = 5;
-    const rnd = (): number => (s = (s * 48271) % 2147483647) / 2147483647;
+    const rnd = rng(5);
     const qrels = new Map<string, Map<string, number>>();
     const shuffled: Run = new Map();
     for (let q = 0; q < 50; q++) {

@@ -1,4 +1,5 @@
 import * as tf from '@tensorflow/tfjs-core';
+import { Rng } from '../common/rng.js';
 import type { Encoder } from './embed.js';
 
 /**
@@ -21,10 +22,6 @@ export function meanPoolEncoder(vocab: number, dim: number, seed = 1): Encoder &
 /** A generated collection: `n` passages of 5-20 words from a small word list, deterministic. */
 export function generatedCollection(n: number, seed = 3): { id: string; text: string }[] {
   const words = 'apple river stone music garden engine winter planet paper silver ocean forest coffee window bridge doctor'.split(' ');
-  let s = seed;
-  const rnd = (): number => (s = (s * 48271) % 2147483647) / 2147483647;
-  return Array.from({ length: n }, (_, i) => ({
-    id: `p${i}`,
-    text: Array.from({ length: 5 + Math.floor(rnd() * 16) }, () => words[Math.floor(rnd() * words.length)]).join(' '),
-  }));
+  const r = new Rng(seed);
+  return Array.from({ length: n }, (_, i) => ({ id: `p${i}`, text: Array.from({ length: 5 + r.int(16) }, () => r.pick(words)).join(' ') }));
 }

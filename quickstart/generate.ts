@@ -3,7 +3,7 @@ import { writeFileAtomic, writeJsonAtomic } from '../common/atomic.js';
 import { writeRun } from '../data/runs.js';
 import { Bm25Index } from '../eval/bm25.js';
 import { CONCEPTS, NEUTRAL, QUERY_TEMPLATES, SENTENCE_TEMPLATES } from './lexicon.js';
-import { Rng } from './rng.js';
+import { Rng } from '../common/rng.js';
 
 /**
  * A deterministic MS MARCO-shaped dataset for the quickstart, written in the real file formats.

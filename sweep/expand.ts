@@ -1,5 +1,5 @@
 import YAML from 'yaml';
-import { Rng } from '../quickstart/rng.js';
+import { Rng } from '../common/rng.js';
 import type { Param, SweepConfig } from './config.js';
 
 export type Value = number | string | boolean;

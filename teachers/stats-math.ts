@@ -107,7 +107,7 @@ export class Reservoir {
     seed = 1,
   ) {
     this.data = new Float64Array(width * cap);
-    this.random = rng(seed); // data/shuffle.ts's mulberry32: the same sample on every run
+    this.random = rng(seed); // common/rng.ts's mulberry32: the same sample on every run
   }
 
   add(row: ArrayLike<number>): void {
