@@ -76,13 +76,13 @@ export async function prepare(config: DataConfig, opts: PrepareOptions = {}): Pr
 }
 
 async function build(cacheDir: string, config: DataConfig, inputs: CacheInputs, tok: Tokenizer, onProgress?: (p: PrepareProgress) => void): Promise<PrepareResult> {
-  const byIds = config.triples_format === 'ids-scores';
+  const format = config.triples_format;
   await removeStaleTemps(cacheDir);
   const started = Date.now();
   let manifest: Manifest | undefined;
   await writeDirAtomic(cacheDir, async (dir) => {
     const b = new Build(dir, config, tok, onProgress);
-    manifest = byIds ? await b.fromIds(inputs) : await b.fromTexts(inputs);
+    manifest = format === 'ids-scores' ? await b.fromIds(inputs) : await b.fromTexts(inputs, format);
     manifest.seconds = (Date.now() - started) / 1000;
     await writeJsonAtomic(path.join(dir, MANIFEST), manifest);
   });
@@ -238,14 +238,14 @@ class Build {
     const unknown = (line: number, what: string, id: string, source: string) =>
       this.bad.triples.report(new InputError(file, line, `a ${what} present in ${source}`, `${what} ${id}`));
     for await (const t of readTriples(file, 'ids-scores', { badLines: this.bad.triples })) {
-      const q = qids.get(t.qid!);
-      const pos = pids.get(t.posPid!);
-      const neg = pids.get(t.negPid!);
-      if (q < 0) unknown(t.line, 'qid', t.qid!, config.queries);
-      else if (pos < 0) unknown(t.line, 'pid', t.posPid!, config.collection);
-      else if (neg < 0) unknown(t.line, 'pid', t.negPid!, config.collection);
+      const q = qids.get(t.qid);
+      const pos = pids.get(t.posPid);
+      const neg = pids.get(t.negPid);
+      if (q < 0) unknown(t.line, 'qid', t.qid, config.queries);
+      else if (pos < 0) unknown(t.line, 'pid', t.posPid, config.collection);
+      else if (neg < 0) unknown(t.line, 'pid', t.negPid, config.collection);
       else {
-        await this.triples.add(q, pos, neg, t.posScore!, t.negScore!);
+        await this.triples.add(q, pos, neg, t.posScore, t.negScore);
         this.tick('triples', this.triples.rows);
         if (this.triples.rows === config.max_triples) break;
       }
@@ -253,9 +253,8 @@ class Build {
     return this.manifest(inputs, true);
   }
 
-  async fromTexts(inputs: CacheInputs): Promise<Manifest> {
+  async fromTexts(inputs: CacheInputs, format: 'text' | 'text-scores'): Promise<Manifest> {
     const { config } = this;
-    const format = config.triples_format;
     const seenQ = new Map<string, number>();
     const seenP = new Map<string, number>();
     // Dedupe by a 120-bit digest rather than the text itself, so memory does not grow with the text size.
@@ -270,9 +269,9 @@ class Build {
     };
     const opts = { badLines: this.bad.triples, repairMojibake: config.repair_mojibake };
     for await (const t of readTriples(config.triples, format, opts)) {
-      const q = await row(seenQ, this.queries, t.query!);
-      const pos = await row(seenP, this.passages, t.pos!);
-      const neg = await row(seenP, this.passages, t.neg!);
+      const q = await row(seenQ, this.queries, t.query);
+      const pos = await row(seenP, this.passages, t.pos);
+      const neg = await row(seenP, this.passages, t.neg);
       await this.triples.add(q, pos, neg, t.posScore ?? 0, t.negScore ?? 0);
       this.tick('triples', this.triples.rows);
       if (this.triples.rows === config.max_triples) break;

@@ -64,6 +64,13 @@ describe('triple forms', () => {
     ]);
   });
 
+  it('parses id triples without scores (qidpidtriples, for teachers score)', async () => {
+    const f = file('1185869\t0\t12\n7\t8\n');
+    const rows = await all(readTriples(f, 'ids', { badLines: new BadLines('skip') }));
+    expect(rows).toEqual([{ line: 1, qid: '1185869', posPid: '0', negPid: '12' }]);
+    await expect(all(readTriples(f, 'ids'))).rejects.toThrow(`${f}:2: expected 3 tab-separated columns (qid, pos_pid, neg_pid), got 2 columns`);
+  });
+
   it('parses text triples with scores', async () => {
     const rows = await triples(file('1\t2\tq\tp\tn\n'), 'text-scores');
     expect(rows).toEqual([{ line: 1, posScore: 1, negScore: 2, query: 'q', pos: 'p', neg: 'n' }]);

@@ -45,10 +45,7 @@ export async function detectFormat(file: string): Promise<ScoreFormat> {
 /** Streams a score file as `ScoreRow`s (validation and bad-line policy by data/triples.ts). */
 export async function* readScores(file: string, format: ScoreFormat, opts: { badLines?: BadLines } = {}): AsyncGenerator<ScoreRow> {
   for await (const r of readTriples(file, format, { badLines: opts.badLines })) {
-    if (r.posScore === undefined || r.negScore === undefined) {
-      throw new InputError(file, r.line, 'a positive and a negative score', 'a triple without scores');
-    }
-    const triple = format === 'ids-scores' ? `${r.qid}\t${r.posPid}\t${r.negPid}` : `${r.query}\t${r.pos}\t${r.neg}`;
+    const triple = r.qid !== undefined ? `${r.qid}\t${r.posPid}\t${r.negPid}` : `${r.query}\t${r.pos}\t${r.neg}`;
     yield { line: r.line, pos: r.posScore, neg: r.negScore, triple };
   }
 }

@@ -78,30 +78,21 @@ async function detectInput(file: string): Promise<TripleInput> {
   throw new InputError(file, undefined, 'at least one triple', 'an empty file');
 }
 
-/** Id triples `qid<TAB>pos_pid<TAB>neg_pid` (the qidpidtriples form), joined with the texts. */
+/** Id triples `qid<TAB>pos_pid<TAB>neg_pid` (the qidpidtriples form, data/triples.ts `ids`), joined with the texts. */
 async function* idItems(file: string, queries: Map<string, string>, passages: Map<string, string>, qFile: string, cFile: string): AsyncGenerator<Item> {
-  for await (const { no, text } of readLines(file)) {
-    if (text === '') continue;
-    const cols = text.split('\t');
-    if (cols.length !== 3 || !cols.every((c) => DIGITS.test(c))) throw new InputError(file, no, 'qid<TAB>pos_pid<TAB>neg_pid (integers)', show(text));
-    const [qid, p, n] = cols;
+  for await (const { line, qid, posPid, negPid } of readTriples(file, 'ids')) {
     const query = queries.get(qid);
-    if (query === undefined) throw new InputError(file, no, `a qid in ${qFile}`, qid);
-    const pos = passages.get(p);
-    if (pos === undefined) throw new InputError(file, no, `a positive pid in ${cFile}`, p);
-    const neg = passages.get(n);
-    if (neg === undefined) throw new InputError(file, no, `a negative pid in ${cFile}`, n);
-    yield { line: no, query, pos, neg, triple: text };
+    if (query === undefined) throw new InputError(file, line, `a qid in ${qFile}`, qid);
+    const pos = passages.get(posPid);
+    if (pos === undefined) throw new InputError(file, line, `a positive pid in ${cFile}`, posPid);
+    const neg = passages.get(negPid);
+    if (neg === undefined) throw new InputError(file, line, `a negative pid in ${cFile}`, negPid);
+    yield { line, query, pos, neg, triple: `${qid}\t${posPid}\t${negPid}` };
   }
 }
 
 async function* textItems(file: string): AsyncGenerator<Item> {
-  for await (const r of readTriples(file, 'text')) {
-    const query = r.query as string;
-    const pos = r.pos as string;
-    const neg = r.neg as string;
-    yield { line: r.line, query, pos, neg, triple: `${query}\t${pos}\t${neg}` };
-  }
+  for await (const { line, query, pos, neg } of readTriples(file, 'text')) yield { line, query, pos, neg, triple: `${query}\t${pos}\t${neg}` };
 }
 
 /** Counts lines by scanning bytes (seconds for GBs), for the progress total. */
