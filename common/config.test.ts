@@ -1,21 +1,14 @@
-import { mkdtempSync, writeFileSync } from 'node:fs';
-import os from 'node:os';
-import path from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { z } from 'zod';
 import { applySets, ConfigError, loadConfig } from './config.js';
+import { tempFiles } from './testing.js';
 
 const Schema = z.strictObject({
   train: z.strictObject({ lr: z.number().default(7e-6), loss: z.enum(['margin-mse', 'ranknet']).default('margin-mse') }).default({ lr: 7e-6, loss: 'margin-mse' }),
   name: z.string().default('run'),
 });
 
-const dir = mkdtempSync(path.join(os.tmpdir(), 'cfg-'));
-const yamlFile = (text: string) => {
-  const p = path.join(dir, `${Math.random()}.yaml`);
-  writeFileSync(p, text);
-  return p;
-};
+const yamlFile = tempFiles('cfg-');
 
 describe('loadConfig', () => {
   it('fills defaults, then the file, then --set overrides parsed as YAML scalars', async () => {

@@ -1,16 +1,9 @@
-import { mkdtempSync, writeFileSync } from 'node:fs';
-import os from 'node:os';
-import path from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { InputError } from './errors.js';
 import { readLines } from './lines.js';
+import { tempFiles } from './testing.js';
 
-const dir = mkdtempSync(path.join(os.tmpdir(), 'lines-'));
-const file = (name: string, bytes: Uint8Array | string) => {
-  const p = path.join(dir, name);
-  writeFileSync(p, bytes);
-  return p;
-};
+const file = tempFiles('lines-');
 const collect = async (p: string, highWaterMark?: number) => {
   const out: [number, string][] = [];
   for await (const l of readLines(p, { highWaterMark })) out.push([l.no, l.text]);
@@ -19,7 +12,7 @@ const collect = async (p: string, highWaterMark?: number) => {
 
 describe('readLines', () => {
   it('numbers lines, strips CRLF and a first-line BOM, keeps a last line without newline', async () => {
-    const p = file('a.tsv', '\ufeff1\tone\r\n2\ttwo\n\n3\tthree');
+    const p = file('\ufeff1\tone\r\n2\ttwo\n\n3\tthree', 'a.tsv');
     expect(await collect(p)).toEqual([
       [1, '1\tone'],
       [2, '2\ttwo'],
@@ -30,7 +23,7 @@ describe('readLines', () => {
 
   it('gives the same lines whatever the chunk size (multi-byte characters across chunk ends)', async () => {
     const text = Array.from({ length: 200 }, (_, i) => `${i}\tdonâ\u0080\u0099t café 東京 ${'x'.repeat(i % 17)}`).join('\n');
-    const p = file('b.tsv', `${text}\n`);
+    const p = file(`${text}\n`, 'b.tsv');
     const whole = await collect(p);
     expect(whole).toHaveLength(200);
     expect(whole[199][1]).toBe(`199\tdonâ\u0080\u0099t café 東京 ${'x'.repeat(199 % 17)}`);
@@ -39,14 +32,14 @@ describe('readLines', () => {
 
   it('names the line of invalid UTF-8', async () => {
     const bytes = Buffer.concat([Buffer.from('ok\nfine\nbad '), Buffer.from([0xc3, 0x28]), Buffer.from(' here\nlast\n')]);
-    const p = file('c.tsv', bytes);
+    const p = file(bytes, 'c.tsv');
     const err = await collect(p).catch((e) => e);
     expect(err).toBeInstanceOf(InputError);
     expect(err.message).toBe(`${p}:3: expected valid UTF-8 text, got invalid byte sequence at byte 4 of the line`);
   });
 
   it('a BOM after the first line is kept as text', async () => {
-    const p = file('d.tsv', 'a\n\ufeffb\n');
+    const p = file('a\n\ufeffb\n', 'd.tsv');
     expect(await collect(p)).toEqual([
       [1, 'a'],
       [2, '\ufeffb'],
@@ -63,7 +56,7 @@ describe('readLines with onInvalid', () => {
       Buffer.from([0x61, 0xe2, 0x82, 0x0a]),
       Buffer.from('c'),
     ]);
-    const p = file('e.tsv', bytes);
+    const p = file(bytes, 'e.tsv');
     const reported: string[] = [];
     const lines: [number, string][] = [];
     for await (const l of readLines(p, { highWaterMark: 3, onInvalid: (e) => reported.push(e.message) })) lines.push([l.no, l.text]);

@@ -1,66 +1,26 @@
 import { spawn } from 'node:child_process';
-import { existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, statSync, truncateSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, readdirSync, readFileSync, statSync, writeFileSync } from 'node:fs';
 import { rm } from 'node:fs/promises';
-import { hostname, tmpdir } from 'node:os';
+import { hostname } from 'node:os';
 import path from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { ROOT, sharedPath } from '../common/paths.js';
-import type { TripleBatch } from './batch.js';
-import { openBatches, type BatchOptions } from './batcher.js';
+import { tempFiles } from '../common/testing.js';
 import { DataConfig } from './config.js';
 import { prepare } from './prepare.js';
 import { describeWait, lockPath, type LockOwner } from './prepare-lock.js';
 import { loadTokenizer, type Tokenizer } from './tokenizer.js';
-import { loadIdText } from './tsv.js';
+import { COLLECTION, TRIPLES, allBatches, fixture as fixtureIn, tokenRow as row } from './testing.js';
 
-const COLLECTION = sharedPath('data', 'msmarco-sample', 'collection.sample.tsv');
 const TEXT_TRIPLES = sharedPath('data', 'msmarco-sample', 'triples.train.sample.tsv');
-const root = mkdtempSync(path.join(tmpdir(), 'prepare-'));
+const write = tempFiles('prepare-');
+const root = write.dir;
+const fixture = (name: string, triples?: string) => fixtureIn(write, name, triples);
 let tok: Tokenizer;
-let passages: Map<string, string>;
-
-/** 20 queries over the 89 real passages, 150 id triples with scores derived from the line number. */
-const QUERIES = Array.from({ length: 20 }, (_, i) => `${1000 + i}\tquery number ${i} about the manhattan project`).join('\n') + '\n';
-const PIDS = readFileSync(COLLECTION, 'utf8').trimEnd().split('\n').map((l) => l.split('\t')[0]);
-const tripleLine = (i: number) => `${(i % 7) + 0.5}\t${-(i % 5)}\t${1000 + (i % 20)}\t${PIDS[(i * 7) % 89]}\t${PIDS[(i * 13 + 5) % 89]}`;
-const TRIPLES = Array.from({ length: 150 }, (_, i) => tripleLine(i)).join('\n') + '\n';
-
-function fixture(name: string, triples = TRIPLES): DataConfig {
-  const dir = path.join(root, name);
-  const write = (f: string, s: string) => {
-    writeFileSync(path.join(root, `${name}-${f}`), s);
-    return path.join(root, `${name}-${f}`);
-  };
-  return DataConfig.parse({
-    collection: COLLECTION,
-    queries: write('queries.tsv', QUERIES),
-    triples: write('triples.tsv', triples),
-    cache_dir: dir,
-    shard_rows: 32,
-    passage_max_length: 64,
-    query_max_length: 8,
-  });
-}
-
-async function allBatches(cacheDir: string, opts: BatchOptions, cursor?: Record<string, unknown>): Promise<TripleBatch[]> {
-  const src = await openBatches(cacheDir, opts, cursor);
-  const out: TripleBatch[] = [];
-  for (let b = await src.next(); b; b = await src.next()) out.push(b);
-  await src.close();
-  return out;
-}
-
-/** A batch as one string (typed arrays as base64): deep equality on typed arrays is slow in vitest. */
-const sig = (b: TripleBatch) =>
-  JSON.stringify(b, (_k, v: unknown) => (ArrayBuffer.isView(v) ? `${v.constructor.name}:${Buffer.from(v.buffer, v.byteOffset, v.byteLength).toString('base64')}` : v));
-
-/** The real tokens of row i of a part, without padding. */
-const row = (ids: Int32Array, mask: Int32Array, len: number, i: number) => Array.from(ids.subarray(i * len, (i + 1) * len)).filter((_, j) => mask[i * len + j] === 1);
 
 beforeAll(async () => {
   tok = await loadTokenizer(sharedPath('data', 'vocab', 'bert-base-uncased-vocab.txt'));
-  passages = await loadIdText(COLLECTION);
 });
 
 describe('prepare (id triples)', () => {
@@ -76,25 +36,6 @@ describe('prepare (id triples)', () => {
     expect(manifest.token_width).toBe(16);
     expect(manifest.passages.truncated).toBeGreaterThan(0);
     expect(manifest.skipped.triples.count).toBe(0);
-  });
-
-  it('batches carry the right tokens, padding, masks and teacher scores (file order)', async () => {
-    const cfg = fixture('ids');
-    const batches = await allBatches(cfg.cache_dir, { batchSize: 32, seed: 1, shuffleBuffer: 1, prefetch: 2 });
-    expect(batches.map((b) => b.size)).toEqual([32, 32, 32, 32, 22]);
-    const b = batches[1];
-    for (let i = 0; i < b.size; i++) {
-      const line = 32 + i;
-      const [ps, ns, qid, pos, neg] = tripleLine(line).split('\t');
-      expect(row(b.posIds, b.posMask, b.pLen, i)).toEqual(Array.from(tok.encode(passages.get(pos)!, 64)));
-      expect(row(b.negIds, b.negMask, b.nLen, i)).toEqual(Array.from(tok.encode(passages.get(neg)!, 64)));
-      expect(row(b.qIds, b.qMask, b.qLen, i)).toEqual(Array.from(tok.encode(`query number ${Number(qid) - 1000} about the manhattan project`, 8)));
-      expect([b.teacherPos[i], b.teacherNeg[i]]).toEqual([Number(ps), Number(ns)]);
-    }
-    // padded to the longest row of each part; padding is [PAD]=0 with mask 0
-    expect(b.pLen).toBe(Math.max(...Array.from({ length: 32 }, (_, i) => row(b.posIds, b.posMask, b.pLen, i).length)));
-    expect(b.qIds.length).toBe(32 * b.qLen);
-    for (let k = 0; k < b.posIds.length; k++) if (b.posMask[k] === 0) expect(b.posIds[k]).toBe(0);
   });
 
   it('is idempotent: same inputs → nothing written; a changed input → rebuilt', async () => {
@@ -141,15 +82,6 @@ describe('prepare (id triples)', () => {
     expect(existsSync(live)).toBe(true);
   });
 
-  it('a truncated shard gives a clear error naming it', async () => {
-    const cfg = fixture('trunc');
-    await prepare(cfg);
-    const shard = path.join(cfg.cache_dir, 'passages-00001.arrow');
-    truncateSync(shard, 100);
-    await expect(openBatches(cfg.cache_dir, { batchSize: 8, seed: 1, shuffleBuffer: 4, prefetch: 1 })).rejects.toThrow(
-      new RegExp(`${shard}: expected \\d+ bytes: a complete shard as manifest.json lists it .*got 100 bytes`),
-    );
-  });
 });
 
 describe('prepare (text triples)', () => {
@@ -165,54 +97,6 @@ describe('prepare (text triples)', () => {
     expect(b.hasTeacher).toBe(false);
     expect(Array.from(b.teacherPos)).toEqual(new Array(100).fill(0));
     expect(row(b.negIds, b.negMask, b.nLen, 99)).toEqual(Array.from(tok.encode(lines[99][2], 200)));
-  });
-});
-
-describe('batcher order and cursor', () => {
-  const opts: BatchOptions = { batchSize: 7, seed: 11, shuffleBuffer: 50, prefetch: 3, epochs: 2 };
-  const key = (b: TripleBatch, i: number) => `${row(b.qIds, b.qMask, b.qLen, i).join(',')}|${b.teacherPos[i]}|${b.teacherNeg[i]}|${row(b.posIds, b.posMask, b.pLen, i).join(',')}|${row(b.negIds, b.negMask, b.nLen, i).join(',')}`;
-  const keys = (bs: TripleBatch[]) => bs.flatMap((b) => Array.from({ length: b.size }, (_, i) => key(b, i)));
-
-  it('shuffles deterministically, each epoch a permutation of all triples', async () => {
-    const cfg = fixture('order');
-    await prepare(cfg);
-    const plain = keys(await allBatches(cfg.cache_dir, { ...opts, shuffleBuffer: 1, epochs: 1 }));
-    const a = keys(await allBatches(cfg.cache_dir, opts));
-    const b = keys(await allBatches(cfg.cache_dir, opts));
-    const c = keys(await allBatches(cfg.cache_dir, { ...opts, seed: 12 }));
-    expect(a).toEqual(b);
-    expect(a).not.toEqual(c);
-    expect(a.length).toBe(300);
-    expect(a.slice(0, 150)).not.toEqual(plain);
-    expect([...a.slice(0, 150)].sort()).toEqual([...plain].sort());
-    expect([...a.slice(150)].sort()).toEqual([...plain].sort());
-    expect(a.slice(150)).not.toEqual(a.slice(0, 150));
-  });
-
-  it('restoring a cursor gives exactly the batches of the uninterrupted run', async () => {
-    const cfg = fixture('cursor');
-    await prepare(cfg);
-    const full = (await allBatches(cfg.cache_dir, opts)).map(sig);
-    expect(full.length).toBe(Math.ceil(300 / 7));
-    for (const stop of [0, 1, 5, 21, 22, 40]) {
-      const src = await openBatches(cfg.cache_dir, opts);
-      for (let i = 0; i < stop; i++) await src.next();
-      const cursor = JSON.parse(JSON.stringify(src.cursor())) as Record<string, unknown>;
-      await src.close();
-      expect(cursor.batches).toBe(stop);
-      const rest = (await allBatches(cfg.cache_dir, opts, cursor)).map(sig);
-      expect(rest).toEqual(full.slice(stop));
-    }
-  });
-
-  it('refuses a cursor made with other settings', async () => {
-    const cfg = fixture('cursor2');
-    await prepare(cfg);
-    const src = await openBatches(cfg.cache_dir, opts);
-    await src.next();
-    const cursor = src.cursor();
-    await src.close();
-    await expect(openBatches(cfg.cache_dir, { ...opts, seed: 99 }, cursor)).rejects.toThrow(/batch cursor: expected seed = 99 as in this data cache and batch settings, got 11/);
   });
 });
 

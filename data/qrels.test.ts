@@ -1,16 +1,9 @@
-import { mkdtempSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import path from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { sharedPath } from '../common/paths.js';
+import { tempFiles } from '../common/testing.js';
 import { readQrels } from './qrels.js';
 
-const tmp = mkdtempSync(path.join(tmpdir(), 'qrels-'));
-const write = (name: string, text: string): string => {
-  const f = path.join(tmp, name);
-  writeFileSync(f, text);
-  return f;
-};
+const write = tempFiles('qrels-');
 const count = (q: Map<string, Map<string, number>>): number => [...q.values()].reduce((n, d) => n + d.size, 0);
 
 describe('readQrels', () => {
@@ -30,16 +23,16 @@ describe('readQrels', () => {
   });
 
   it('accepts tabs, blank lines and CRLF', async () => {
-    const q = await readQrels(write('tabs.txt', '1\t0\td1\t2\r\n\n1 Q0 d2 0\n'));
+    const q = await readQrels(write('1\t0\td1\t2\r\n\n1 Q0 d2 0\n', 'tabs.txt'));
     expect([...q.get('1')!]).toEqual([['d1', 2], ['d2', 0]]);
   });
 
   it('names file and line for missing columns, a non-numeric grade and a duplicate judgment', async () => {
-    const f1 = write('cols.txt', '1 0 d1 1\n1 0 d2\n');
+    const f1 = write('1 0 d1 1\n1 0 d2\n', 'cols.txt');
     await expect(readQrels(f1)).rejects.toThrow(`${f1}:2: expected 4 columns`);
-    const f2 = write('grade.txt', '1 0 d1 high\n');
+    const f2 = write('1 0 d1 high\n', 'grade.txt');
     await expect(readQrels(f2)).rejects.toThrow(`${f2}:1: expected an integer grade in column 4, got "high"`);
-    const f3 = write('dup.txt', '1 0 d1 1\n2 0 d1 1\n1 0 d1 0\n');
+    const f3 = write('1 0 d1 1\n2 0 d1 1\n1 0 d1 0\n', 'dup.txt');
     await expect(readQrels(f3)).rejects.toThrow(`${f3}:3: expected each docno judged once per query, got d1 again for query 1`);
   });
 });

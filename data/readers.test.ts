@@ -1,9 +1,7 @@
-import { mkdtempSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import path from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { BadLines } from '../common/errors.js';
 import { sharedPath } from '../common/paths.js';
+import { tempFiles } from '../common/testing.js';
 import { repairMojibake } from './mojibake.js';
 import { readTriples, type Triple, type TripleFormat } from './triples.js';
 import { loadIdText, readIdText } from './tsv.js';
@@ -11,13 +9,7 @@ import { loadIdText, readIdText } from './tsv.js';
 const COLLECTION = sharedPath('data', 'msmarco-sample', 'collection.sample.tsv');
 const TRIPLES = sharedPath('data', 'msmarco-sample', 'triples.train.sample.tsv');
 const DEV_TOPICS = sharedPath('data', 'trec', 'topics.msmarco-passage.dev-subset.txt');
-const dir = mkdtempSync(path.join(tmpdir(), 'readers-'));
-let n = 0;
-const file = (content: string | Buffer): string => {
-  const f = path.join(dir, `f${n++}.tsv`);
-  writeFileSync(f, content);
-  return f;
-};
+const file = tempFiles('readers-');
 const all = async <T>(it: AsyncIterable<T>): Promise<T[]> => {
   const out: T[] = [];
   for await (const x of it) out.push(x);

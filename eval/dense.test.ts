@@ -1,4 +1,3 @@
-import '@tensorflow/tfjs-backend-cpu';
 import * as tf from '@tensorflow/tfjs-core';
 import { existsSync, mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -8,21 +7,24 @@ import { sharedPath } from '../common/paths.js';
 import { rng } from '../common/rng.js';
 import type { Run } from '../data/runs.js';
 import { DistilBert } from '../models/distilbert.js';
+import { testBackend } from '../models/engine/testing.js';
 import { loadTokenizer, type Tokenizer } from '../data/tokenizer.js';
 import { embedTexts } from './embed.js';
 import { encodeCollection, readManifest } from './encode.js';
 import { rerank } from './rerank.js';
 import { ExactSearch, retrieve, scanScores, selectionFor } from './retrieve.js';
 import { TopK } from './topk.js';
-import { generatedCollection, meanPoolEncoder } from './testing.js';
+import { meanPoolEncoder } from '../models/testing.js';
+import { generatedCollection } from './testing.js';
 
 let tokenizer: Tokenizer;
-const model = meanPoolEncoder(30522, 16);
+let model: ReturnType<typeof meanPoolEncoder>;
 const passages = generatedCollection(50);
 const queries = new Map([['q1', 'apple river'], ['q2', 'winter ocean coffee'], ['q3', 'doctor']]);
 
+testBackend();
 beforeAll(async () => {
-  await tf.setBackend('cpu');
+  model = meanPoolEncoder(30522, 16);
   tokenizer = await loadTokenizer(sharedPath('data/vocab/bert-base-uncased-vocab.txt'));
 });
 

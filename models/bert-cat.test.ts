@@ -5,6 +5,7 @@ import * as tf from '@tensorflow/tfjs-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { sharedPath } from '../common/paths.js';
 import { initBackend } from './engine/backend.js';
+import { testBackend } from './engine/testing.js';
 import { bertCatParity } from '../parity/bert-cat.js';
 import { loadBertCat } from './bert-cat.js';
 import { readSafetensors, writeSafetensors } from './weights/safetensors.js';
@@ -40,9 +41,7 @@ const maxRel = (a: ArrayLike<number>, b: ArrayLike<number>) => {
 };
 
 describe('BERT_Cat weight forms and inputs (wasm)', () => {
-  beforeAll(async () => {
-    await initBackend('wasm', { quiet: true });
-  });
+  testBackend('wasm');
 
   it('needs the token types and the mask (the golden moves far beyond tolerance without them)', async () => {
     const model = await loadBertCat(GOLDEN_DIR);

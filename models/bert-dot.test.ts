@@ -3,11 +3,11 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { TripleBatch } from '../data/batch.js';
 import { bertDotScores } from './bert-dot.js';
 import { DistilBert } from './distilbert.js';
-import { initBackend } from './engine/backend.js';
+import { testBackend } from './engine/testing.js';
 
 let model: DistilBert;
-beforeAll(async () => {
-  await initBackend('cpu', { quiet: true });
+testBackend();
+beforeAll(() => {
   model = DistilBert.random({ vocab_size: 40, max_position_embeddings: 16, dim: 8, n_layers: 2, n_heads: 2, hidden_dim: 16 }, 3);
 });
 afterAll(() => model.dispose());

@@ -1,11 +1,9 @@
 import * as tf from '@tensorflow/tfjs-core';
-import { beforeAll, describe, expect, it } from 'vitest';
-import { initBackend } from './engine/backend.js';
+import { describe, expect, it } from 'vitest';
+import { testBackend } from './engine/testing.js';
 import { additiveMask, encoderStack, gelu, layerNorm, linear, type LayerWeights } from './transformer.js';
 
-beforeAll(async () => {
-  await initBackend('cpu', { quiet: true });
-});
+testBackend();
 
 describe('transformer building blocks', () => {
   it('linear uses the torch [out, in] layout', () => {

@@ -1,7 +1,8 @@
 import path from 'node:path';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, describe, expect, it } from 'vitest';
 import { sharedPath } from '../common/paths.js';
 import { initBackend } from '../models/engine/backend.js';
+import { testBackend } from '../models/engine/testing.js';
 import { bertCatParity } from './bert-cat.js';
 
 /** BERT_Cat against PyTorch's BertForSequenceClassification (goldens/bert-cat-tiny), 1e-4 relative. */
@@ -14,9 +15,7 @@ afterAll(async () => {
 
 for (const backend of ['cpu', 'wasm'] as const) {
   describe(`BERT_Cat parity on ${backend}`, () => {
-    beforeAll(async () => {
-      await initBackend(backend, { quiet: true });
-    });
+    testBackend(backend);
 
     it('matches the PyTorch CLS vectors and scores', async () => {
       const report = await bertCatParity(GOLDEN_DIR, GOLDEN);

@@ -5,7 +5,7 @@ import path from 'node:path';
 import * as tf from '@tensorflow/tfjs-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { ROOT, sharedPath } from '../common/paths.js';
-import { initBackend } from '../models/engine/backend.js';
+import { testBackend } from '../models/engine/testing.js';
 import { scoreTriples } from './score.js';
 
 /**
@@ -20,8 +20,8 @@ const N = 200; // triples (the 100 real sample triples, twice)
 
 const lines = async (f: string) => (await fsp.readFile(f, 'utf8')).split('\n').slice(0, -1);
 
+testBackend('wasm');
 beforeAll(async () => {
-  await initBackend('wasm', { quiet: true });
   dir = await fsp.mkdtemp(path.join(os.tmpdir(), 'teachers-score-'));
   model = path.join(dir, 'model');
   await fsp.mkdir(model);

@@ -1,9 +1,9 @@
 import { readFileSync } from 'node:fs';
 import * as tf from '@tensorflow/tfjs-core';
-import { beforeAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { sharedPath } from '../common/paths.js';
 import type { TripleBatch } from '../data/batch.js';
-import { initBackend } from '../models/engine/backend.js';
+import { testBackend } from '../models/engine/testing.js';
 import { loadDistilBert } from '../models/weights/hf.js';
 import { Adam } from './adam.js';
 import { globalNorm } from './clip.js';
@@ -33,10 +33,8 @@ function goldenBatch(): TripleBatch {
 
 const close = (got: number, want: number, rel: number) => expect(Math.abs(got - want)).toBeLessThanOrEqual(rel * Math.max(Math.abs(want), 1e-2));
 
-beforeAll(async () => {
-  // wasm: the golden's 200-token passages take several times longer on the pure-JS cpu backend.
-  await initBackend('wasm', { quiet: true });
-});
+// wasm: the golden's 200-token passages take several times longer on the pure-JS cpu backend.
+testBackend('wasm');
 
 describe('Adam step on the distilbert-tiny golden', () => {
   it('loss, gradient norm, parameters after one torch.optim.Adam step and the loss after it', async () => {

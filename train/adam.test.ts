@@ -1,13 +1,9 @@
 import * as tf from '@tensorflow/tfjs-core';
-import { beforeAll, describe, expect, it } from 'vitest';
-import { initBackend } from '../models/engine/backend.js';
+import { describe, expect, it } from 'vitest';
+import { testBackend } from '../models/engine/testing.js';
 import { Adam } from './adam.js';
-import { clipByGlobalNorm, globalNorm } from './clip.js';
-import { lrAt } from './schedule.js';
 
-beforeAll(async () => {
-  await initBackend('cpu', { quiet: true });
-});
+testBackend();
 
 /** torch.optim.Adam's update in float64, written out for the hand-computed reference. */
 function torchAdam(p: number[], gs: number[][], lr: number, b1 = 0.9, b2 = 0.999, eps = 1e-8): number[] {
@@ -97,45 +93,5 @@ describe('Adam', () => {
     expect(tf.memory().numTensors).toBe(n);
     tf.dispose([p, g]);
     adam.dispose();
-  });
-});
-
-describe('schedule', () => {
-  const base = { lr: 1, min_lr_ratio: 0, warmup_steps: 0, schedule: 'constant' as const };
-  it('warms up linearly, then holds constant', () => {
-    const o = { ...base, warmup_steps: 4 };
-    expect([1, 2, 4, 5, 100].map((s) => lrAt(s, o))).toEqual([0.25, 0.5, 1, 1, 1]);
-  });
-  it('cosine decays from lr to the floor at total_steps', () => {
-    const o = { ...base, schedule: 'cosine' as const, warmup_steps: 10, total_steps: 110, min_lr_ratio: 0.1 };
-    expect(lrAt(10, o)).toBeCloseTo(1, 12);
-    expect(lrAt(60, o)).toBeCloseTo(0.1 + 0.9 * 0.5, 12);
-    expect(lrAt(110, o)).toBeCloseTo(0.1, 12);
-    expect(lrAt(500, o)).toBeCloseTo(0.1, 12);
-  });
-  it('cosine without total steps is an error', () => {
-    expect(() => lrAt(5, { ...base, schedule: 'cosine' })).toThrow(/total_steps/);
-  });
-});
-
-describe('clip_grad_norm', () => {
-  it('scales to max norm when above it, like torch (coef = max/(norm+1e-6))', async () => {
-    const grads = new Map<string, tf.Tensor>([['a', tf.tensor1d([3, 0])], ['b', tf.tensor1d([4])]]);
-    const total = await globalNorm(grads);
-    expect(total).toBeCloseTo(5, 6);
-    const { grads: out, norm, clipped } = clipByGlobalNorm(grads, 1, total);
-    expect(norm).toBeCloseTo(5, 6);
-    expect(clipped).toBe(true);
-    expect(out.get('a')!.dataSync()[0]).toBeCloseTo(3 / (5 + 1e-6), 6);
-    expect(out.get('b')!.dataSync()[0]).toBeCloseTo(4 / (5 + 1e-6), 6);
-    const same = clipByGlobalNorm(grads, 10, total);
-    expect(same.clipped).toBe(false);
-    expect(same.grads.get('a')).toBe(grads.get('a'));
-    tf.dispose([...grads.values(), ...out.values()]);
-  });
-  it('reports a non-finite norm for NaN gradients', async () => {
-    const grads = new Map<string, tf.Tensor>([['a', tf.tensor1d([NaN, 1])]]);
-    expect(Number.isFinite(await globalNorm(grads))).toBe(false);
-    tf.dispose([...grads.values()]);
   });
 });

@@ -2,14 +2,12 @@ import { promises as fsp } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import * as tf from '@tensorflow/tfjs-core';
-import { beforeAll, describe, expect, it } from 'vitest';
-import { initBackend } from '../models/engine/backend.js';
+import { describe, expect, it } from 'vitest';
+import { testBackend } from '../models/engine/testing.js';
 import { latestCheckpoint, loadCheckpoint, saveCheckpoint } from './checkpoint.js';
 import type { LoopState } from './state.js';
 
-beforeAll(async () => {
-  await initBackend('cpu', { quiet: true });
-});
+testBackend();
 
 const loop = (step: number): LoopState => ({ step, triples: step * 4, skipped: 0, lrScale: 1, best: null, badValidations: 0, plateauBad: 0, finished: null });
 

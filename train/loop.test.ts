@@ -2,10 +2,10 @@ import { promises as fsp } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import * as tf from '@tensorflow/tfjs-core';
-import { beforeAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { evaluate } from '../eval/measures.js';
 import { rerank } from '../eval/rerank.js';
-import { initBackend } from '../models/engine/backend.js';
+import { testBackend } from '../models/engine/testing.js';
 import { type Checkpoint, latestCheckpoint, loadCheckpoint } from './checkpoint.js';
 import { TrainConfig } from './config.js';
 import { marginMse } from './losses.js';
@@ -15,9 +15,7 @@ import { readMetrics } from './metrics.js';
 import { batchGradients } from './step.js';
 import { TinyStudent, generatedBatch, generatedSource, validationSet } from './testing.js';
 
-beforeAll(async () => {
-  await initBackend('cpu', { quiet: true });
-});
+testBackend();
 
 const tmp = () => fsp.mkdtemp(path.join(os.tmpdir(), 'train-loop-'));
 const quiet = { showProgress: false, log: () => {} };

@@ -1,11 +1,9 @@
 import * as tf from '@tensorflow/tfjs-core';
-import { beforeAll, describe, expect, it } from 'vitest';
-import { initBackend } from '../models/engine/backend.js';
+import { describe, expect, it } from 'vitest';
+import { testBackend } from '../models/engine/testing.js';
 import { LOSSES, marginMse, pointwiseMse, ranknet } from './losses.js';
 
-beforeAll(async () => {
-  await initBackend('cpu', { quiet: true });
-});
+testBackend();
 
 const t = (xs: number[]) => tf.tensor1d(xs);
 const val = (s: tf.Scalar) => {

@@ -4,6 +4,7 @@ import { padRows } from '../data/collate.js';
 import type { Qrels } from '../data/qrels.js';
 import type { Run } from '../data/runs.js';
 import { rng } from '../common/rng.js';
+import { meanPool } from '../models/testing.js';
 import type { Student } from './student.js';
 
 /**
@@ -90,10 +91,7 @@ export class TinyStudent implements Student {
 
   encode(ids: tf.Tensor2D, mask: tf.Tensor2D): tf.Tensor2D {
     return tf.tidy(() => {
-      const [b, l] = ids.shape;
-      const m = tf.cast(tf.reshape(mask, [b, l, 1]), 'float32'); // [b, l, 1]
-      const x = tf.reshape(tf.gather(this.params.get('emb.weight')!, tf.reshape(ids, [-1])), [b, l, -1]); // [b, l, dim]
-      const mean = tf.div(tf.sum(tf.mul(x, m), 1), tf.sum(m, 1)) as tf.Tensor2D; // [b, dim]
+      const mean = meanPool(this.params.get('emb.weight') as tf.Tensor2D, ids, mask); // [b, dim]
       return tf.tanh(tf.add(tf.matMul(mean, this.params.get('dense.weight')!), this.params.get('dense.bias')!)) as tf.Tensor2D;
     });
   }

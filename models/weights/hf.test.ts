@@ -5,7 +5,7 @@ import * as tf from '@tensorflow/tfjs-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { sharedPath } from '../../common/paths.js';
 import { DistilBert, distilbertShapes } from '../distilbert.js';
-import { initBackend } from '../engine/backend.js';
+import { testBackend } from '../engine/testing.js';
 import { loadDistilBert, saveDistilBert } from './hf.js';
 import { readSafetensors, readSafetensorsRaw, writeSafetensors } from './safetensors.js';
 
@@ -13,8 +13,8 @@ const GOLDEN_DIR = sharedPath('goldens', 'distilbert-tiny');
 const VOCAB = sharedPath('data', 'vocab', 'bert-base-uncased-vocab.txt');
 let tmp: string;
 
+testBackend();
 beforeAll(async () => {
-  await initBackend('cpu', { quiet: true });
   tmp = await fsp.mkdtemp(path.join(os.tmpdir(), 'hf-'));
 });
 afterAll(() => fsp.rm(tmp, { recursive: true, force: true }));

@@ -3,12 +3,12 @@ import os from 'node:os';
 import path from 'node:path';
 import * as tf from '@tensorflow/tfjs-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { initBackend } from '../engine/backend.js';
+import { testBackend } from '../engine/testing.js';
 import { halfToFloat, parseSafetensors, readSafetensors, readSafetensorsRaw, writeSafetensors } from './safetensors.js';
 
 let tmp: string;
+testBackend();
 beforeAll(async () => {
-  await initBackend('cpu', { quiet: true });
   tmp = await fsp.mkdtemp(path.join(os.tmpdir(), 'safetensors-'));
 });
 afterAll(() => fsp.rm(tmp, { recursive: true, force: true }));
