@@ -2,7 +2,7 @@ import { defineConfig } from 'vitest/config';
 
 // Tests live beside the code they test (`*.test.ts`). Two workers: CI machines have 2 cores. Each worker's
 // wasm backend gets one thread: two workers with a thread per core each oversubscribe the cores, and a
-// threaded product waits for its slowest thread (the quickstart test took 445 s instead of 180 s).
+// threaded product waits for its slowest thread (docs/engine.md has the quickstart test's times).
 // models/engine/wasm-threads.test.ts tests the threaded build in child processes of its own.
 export default defineConfig({
   test: {

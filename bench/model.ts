@@ -25,7 +25,7 @@ import { initBackend, type BackendChoice } from '../models/engine/backend.js';
 import { Adam } from '../train/adam.js';
 import { marginMse } from '../train/losses.js';
 import { batchGradients } from '../train/step.js';
-import { bertDotStudent } from '../train/student-model.js';
+import { bertDotStudent } from '../train/bert-dot-student.js';
 
 const TINY = { ...DISTILBERT_BASE, dim: 128, n_layers: 2, n_heads: 2, hidden_dim: 512 };
 const BATCH = 32;

@@ -12,7 +12,7 @@ import { initBackend, type BackendChoice } from '../models/engine/backend.js';
 import { loadDistilBert } from '../models/weights/hf.js';
 import { Bm25Index } from '../eval/bm25.js';
 import { encodeOptions, rerankOptions, retrieveOptions, type EvalConfig, type EvalSettings } from '../eval/config.js';
-import { encodeCollection } from '../eval/encode.js';
+import { encodeCollection } from '../eval/vector-index.js';
 import { evaluate, formatMeasure, parseMeasure, type EvalResult } from '../eval/measures.js';
 import { buildReport, writeReport, type Judgments, type Mode, type ReportEntry } from '../eval/report.js';
 import { rerank } from '../eval/rerank.js';

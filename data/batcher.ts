@@ -23,7 +23,7 @@ const CURSOR_FORMAT = 'margin-mse-batches/1';
 
 /**
  * Batches from a cache that `data prepare` wrote. The query and passage token tables are loaded into
- * memory (uint16: ~1.4 GB for all 8.8M MS MARCO passages at 200 tokens max); triple shards stream
+ * memory (as uint16 for vocabularies up to 65,536 ids: half the bytes of int32); triple shards stream
  * through a seeded shuffle buffer. Every batch is padded per part to its longest row.
  *
  * The cursor is the number of batches handed out plus what the order depends on; restoring replays the

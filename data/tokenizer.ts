@@ -6,8 +6,9 @@ import { InputError } from '../common/errors.js';
  * bert-base-uncased WordPiece, written by hand to the exact semantics of HuggingFace `tokenizers`
  * (BertNormalizer + BertPreTokenizer + WordPiece, as loaded from the official tokenizer.json).
  *
- * Why hand-written instead of @huggingface/tokenizers or the native `tokenizers`: both give the goldens'
- * ids, but at ~9-11k MS MARCO passages/s, and prepare tokenizes 8.8M passages. Here printable-ASCII
+ * Why hand-written instead of @huggingface/tokenizers or the native `tokenizers`: the native package gives the
+ * goldens' ids (the other lowercases a final Σ to ς), but both are several times slower (bench/data.ts, figures
+ * in docs/data.md), and prepare tokenizes 8.8M passages. Here printable-ASCII
  * texts (most of MS MARCO) take a char-code loop with a class table instead of Unicode regexes, vocab
  * entries are found by their character range in the text through an FNV hash table (no string per word,
  * no `##` concatenation), and words that split into several pieces are memoized. Other texts are cut at

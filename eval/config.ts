@@ -1,6 +1,6 @@
 import { z } from 'zod';
 import type { DataConfig } from '../data/config.js';
-import type { EncodeOptions } from './encode.js';
+import type { EncodeOptions } from './vector-index.js';
 import { DEFAULT_MEASURES } from './measures.js';
 import type { RerankOptions } from './rerank.js';
 import type { RetrieveOptions } from './retrieve.js';
@@ -82,7 +82,7 @@ export function rerankOptions(c: EvalSettings): RerankOptions {
   return { ...sequenceLengths(c.data), batchSize: c.eval.rerank.batch_size, depth: c.eval.rerank.depth };
 }
 
-/** Options for eval/encode.ts; `model` identifies the encoder in the index's manifest. */
+/** Options for eval/vector-index.ts's encodeCollection; `model` identifies the encoder in the index's manifest. */
 export function encodeOptions(c: EvalSettings, model: string): EncodeOptions {
   const e = c.eval.encode;
   return { model, maxLength: c.data.passage_max_length, batchSize: e.batch_size, shardSize: e.shard_size, dtype: e.dtype };

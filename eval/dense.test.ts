@@ -10,7 +10,7 @@ import { DistilBert } from '../models/distilbert.js';
 import { testBackend } from '../models/engine/testing.js';
 import { loadTokenizer, type Tokenizer } from '../data/tokenizer.js';
 import { embedTexts } from './embed.js';
-import { encodeCollection, readManifest } from './encode.js';
+import { encodeCollection, readIndexManifest } from './vector-index.js';
 import { rerank } from './rerank.js';
 import { ExactSearch, retrieve, scanScores, selectionFor } from './retrieve.js';
 import { TopK } from './topk.js';
@@ -138,7 +138,7 @@ describe('encode + retrieve', () => {
     const dir = mkdtempSync(path.join(tmpdir(), 'index16-'));
     const m = await encodeCollection(model, tokenizer, toAsync(passages), dir, { model: 'mean-pool', maxLength: 64, batchSize: 8, shardSize: 100, dtype: 'float16' });
     expect(existsSync(path.join(dir, m.shards[0].vectors))).toBe(true);
-    expect((await readManifest(dir)).shards[0].vectors).toBe('shard-00000.f16');
+    expect((await readIndexManifest(dir)).shards[0].vectors).toBe('shard-00000.f16');
     const run = await retrieve(model, tokenizer, queries, dir, { k: 1, queryChunk: 8, docChunk: 64, queryMaxLength: 30, batchSize: 8 });
     const expected = await bruteForce(1);
     for (const [qid, docs] of run) expect(docs[0].docno).toBe(expected.get(qid)![0]);

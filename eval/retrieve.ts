@@ -2,7 +2,7 @@ import * as tf from '@tensorflow/tfjs-core';
 import type { BackendWasm } from '@tensorflow/tfjs-backend-wasm';
 import type { Run } from '../data/runs.js';
 import { embedTexts, type Encoder, type TextTokenizer } from './embed.js';
-import { loadShard, readManifest } from './encode.js';
+import { loadVectorShard, readIndexManifest } from './vector-index.js';
 import { TopK } from './topk.js';
 
 export interface SearchOptions {
@@ -20,13 +20,12 @@ export interface SearchOptions {
  * in blocks (shards, possibly larger than memory in total); each block is cut into `docChunk` slices and
  * scored against every query chunk with one matMul. The product is computed as docs · queriesᵀ with
  * queriesᵀ kept from the start: on wasm, XNNPACK packs the right-hand matrix on every call, and packing the
- * small [dim, queries] one measured ~2x faster than queries · docsᵀ (which packs or transposes the big block).
+ * small [dim, queries] one is faster than queries · docsᵀ, which packs or transposes the big block.
  *
  * Where the top-k is selected depends on the backend (see `selection`):
  * - host (wasm, cpu): the [docs, queries] scores are read (they already live in this process's memory) and
- *   scanned row by row into one min-heap per query, skipping every score below that query's k-th best.
- *   Per 65,536 x 1,000 block on wasm this took ~0.4 s, where tf.topk needed the scores transposed first:
- *   1.0 s for the transpose plus 0.5 s for topk, beside ~2.6 s for the product itself.
+ *   scanned row by row into one min-heap per query, skipping every score below that query's k-th best,
+ *   which costs less than the transpose alone that tf.topk needs first (figures: docs/eval.md).
  * - device (tensorflow, webgpu): tf.topk on the transposed scores, merged into the running top-k by a second
  *   topk over [running k | new k], so a GPU never sends a whole score block back.
  * Ties keep the lower document index first (the heap's order; tf.topk is stable on cpu and wasm).
@@ -138,9 +137,9 @@ export function selectionFor(backend: string): 'host' | 'device' {
 }
 
 /**
- * The values of a host-selection score block. On wasm a view into the module's heap, not a copy (a
- * [65,536, 1,000] block copied in 0.25-0.45 s): valid until the next tensor is allocated, which scanScores
- * does not do.
+ * The values of a host-selection score block. On wasm a view into the module's heap, not a copy (copying a
+ * whole block is a sizeable part of the scan; docs/eval.md): valid until the next tensor is allocated, which
+ * scanScores does not do.
  */
 function readScores(scores: tf.Tensor2D): Float32Array {
   if (tf.getBackend() === 'wasm') return (tf.backend() as BackendWasm).typedArrayFromHeap(scores) as Float32Array;
@@ -154,8 +153,8 @@ const FLUSH = 1024;
  * Pushes document offset+i's score for query j (values[i * heaps.length + j], i < n) into heaps[j].
  * One pass over the rows; a score at or above its query's floor is appended to that query's buffer, and a
  * full buffer is pushed into the heap in one go, which raises the floor. Why buffered: pushed as found, each
- * push walks a different one of the 1,000 heaps (12 MB in all) and missed the cache, 2 µs per push measured;
- * a flush walks one heap while it is hot. Document order within a query is kept, so ties stay in TopK's order.
+ * push walks a different one of the heaps (one per query) and misses the cache; a flush walks one heap while
+ * it is hot (figures: docs/eval.md). Document order within a query is kept, so ties stay in TopK's order.
  */
 export function scanScores(values: Float32Array, n: number, heaps: TopK[], offset: number): void {
   const qc = heaps.length;
@@ -185,7 +184,7 @@ export function scanScores(values: Float32Array, n: number, heaps: TopK[], offse
 }
 
 /**
- * Dense retrieval: embeds the queries, scans the encoded shards of `indexDir` (see encode.ts) in order,
+ * Dense retrieval: embeds the queries, scans the vector shards of `indexDir` (see vector-index.ts) in order,
  * and returns the exact top-k run by inner product.
  */
 export interface RetrieveOptions extends SearchOptions {
@@ -196,7 +195,7 @@ export interface RetrieveOptions extends SearchOptions {
 }
 
 export async function retrieve(model: Encoder, tokenizer: TextTokenizer, queries: Map<string, string>, indexDir: string, opts: RetrieveOptions): Promise<Run> {
-  const manifest = await readManifest(indexDir);
+  const manifest = await readIndexManifest(indexDir);
   if (!manifest.complete) {
     throw new Error(`${indexDir}/manifest.json: ${manifest.shards.length} of ${manifest.shardCount} shards are encoded; finish eval encode first (every --shard part)`);
   }
@@ -207,7 +206,7 @@ export async function retrieve(model: Encoder, tokenizer: TextTokenizer, queries
   const ids: string[] = [];
   try {
     for (const [n, info] of [...manifest.shards].sort((a, b) => a.index - b.index).entries()) {
-      const shard = await loadShard(indexDir, info);
+      const shard = await loadVectorShard(indexDir, info);
       search.add(shard.vectors);
       for (const id of shard.ids) ids.push(id);
       opts.onShard?.(n + 1, manifest.shards.length);

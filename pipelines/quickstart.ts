@@ -10,7 +10,7 @@ import { loadTokenizer } from '../data/tokenizer.js';
 import { loadIdText, readIdText } from '../data/tsv.js';
 import { resolveVocab } from '../data/config.js';
 import { encodeOptions, rerankOptions, retrieveOptions } from '../eval/config.js';
-import { encodeCollection } from '../eval/encode.js';
+import { encodeCollection } from '../eval/vector-index.js';
 import { buildReport, reportMarkdown, writeReport, type Report } from '../eval/report.js';
 import { rerank } from '../eval/rerank.js';
 import { retrieve } from '../eval/retrieve.js';

@@ -20,7 +20,7 @@ import { latestCheckpoint, loadCheckpoint } from '../train/checkpoint.js';
 import type { ValidationConfig } from '../train/config.js';
 import { LOSSES } from '../train/losses.js';
 import { type TrainHooks, runLoop } from '../train/loop.js';
-import { bertDotStudent, modelFromConfig } from '../train/student-model.js';
+import { bertDotStudent, modelFromConfig } from '../train/bert-dot-student.js';
 import type { TrainSummary } from '../train/summary.js';
 import { hasValidationFiles, loadValidation, type ValidationData } from '../train/validation.js';
 

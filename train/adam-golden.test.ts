@@ -9,7 +9,7 @@ import { Adam } from './adam.js';
 import { globalNorm } from './clip.js';
 import { marginMse } from './losses.js';
 import { batchGradients } from './step.js';
-import { bertDotStudent } from './student-model.js';
+import { bertDotStudent } from './bert-dot-student.js';
 
 /** One Margin-MSE training step of the tiny DistilBERT against what PyTorch computed (torch.optim.Adam). */
 const DIR = sharedPath('goldens', 'distilbert-tiny');

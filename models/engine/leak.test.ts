@@ -4,7 +4,7 @@ import type { TripleBatch } from '../../data/batch.js';
 import { Adam } from '../../train/adam.js';
 import { marginMse } from '../../train/losses.js';
 import { batchGradients } from '../../train/step.js';
-import { bertDotStudent } from '../../train/student-model.js';
+import { bertDotStudent } from '../../train/bert-dot-student.js';
 import { DistilBert } from '../distilbert.js';
 import { initBackend } from './backend.js';
 

@@ -29,7 +29,7 @@ export function wasmThreadsWanted(env: NodeJS.ProcessEnv = process.env): number 
  *
  * Why the detours: tfjs-backend-wasm turns threads off in Node (tfjs issue #3830), yet its threaded build runs
  * under worker_threads once three things are fixed, and matrix products, most of a step, then scale with cores
- * (a 1600x768x3072 product: 470-540 ms on 1 thread, 190-250 ms on 2, here). All three stay inside this call:
+ * (figures: docs/engine.md). All three stay inside this call:
  * - the worker script is a blob: URL Node cannot start, so URL.createObjectURL answers with our worker file
  *   (wasm-pthread-worker.cjs) while the backend initializes;
  * - the backend caps its pool at half the logical cores (it assumes two hyperthreads per core), so on a 2-core

@@ -8,7 +8,7 @@ import { compare } from '../../parity/reference.js';
 import { Adam } from '../../train/adam.js';
 import { marginMse } from '../../train/losses.js';
 import { batchGradients } from '../../train/step.js';
-import { bertDotStudent } from '../../train/student-model.js';
+import { bertDotStudent } from '../../train/bert-dot-student.js';
 import { initBackend } from './backend.js';
 import { probeWebgpu } from './webgpu.js';
 

@@ -4,10 +4,14 @@ import { writeFileAtomic, writeJsonAtomic } from '../common/atomic.js';
 import { embedTexts, type Encoder, type TextTokenizer } from './embed.js';
 import { decodeHalf, encodeHalf } from './float16.js';
 
+/**
+ * The vector index of a collection: what `eval encode` writes (passage embeddings in shards, with their ids and a
+ * manifest) and `eval retrieve` scans. Not data/'s token cache, whose shards and manifest are another format.
+ */
 export type VectorDtype = 'float32' | 'float16';
 
 /** `shard-00003.json`: written last, after the shard's vectors and ids, so its presence means "done". */
-export interface ShardInfo {
+export interface VectorShard {
   index: number;
   rows: number;
   dim: number;
@@ -18,7 +22,7 @@ export interface ShardInfo {
   ids: string;
 }
 
-export interface EncodeManifest {
+export interface IndexManifest {
   /** Everything that decides the vectors: a resumed run must match it. */
   config: { model: string; maxLength: number; shardSize: number; dtype: VectorDtype };
   dim: number;
@@ -26,7 +30,7 @@ export interface EncodeManifest {
   rows: number;
   shardCount: number;
   /** Shards whose files are complete. */
-  shards: ShardInfo[];
+  shards: VectorShard[];
   complete: boolean;
 }
 
@@ -39,7 +43,7 @@ export interface EncodeOptions {
   dtype: VectorDtype;
   /** This process encodes the shards with `index % of === part` (`--shard part/of`). */
   part?: { part: number; of: number };
-  onShard?: (info: ShardInfo, skipped: boolean) => void;
+  onShard?: (info: VectorShard, skipped: boolean) => void;
 }
 
 const shardName = (i: number): string => `shard-${String(i).padStart(5, '0')}`;
@@ -57,10 +61,10 @@ export async function encodeCollection(
   collection: AsyncIterable<{ id: string; text: string }>,
   outDir: string,
   opts: EncodeOptions,
-): Promise<EncodeManifest> {
+): Promise<IndexManifest> {
   const config = { model: opts.model, maxLength: opts.maxLength, shardSize: opts.shardSize, dtype: opts.dtype };
   await fsp.mkdir(outDir, { recursive: true });
-  const previous = await readManifest(outDir).catch(() => undefined);
+  const previous = await readIndexManifest(outDir).catch(() => undefined);
   if (previous && JSON.stringify(previous.config) !== JSON.stringify(config)) {
     throw new Error(`${path.join(outDir, 'manifest.json')}: made with ${JSON.stringify(previous.config)}, now ${JSON.stringify(config)}; use another folder`);
   }
@@ -74,14 +78,14 @@ export async function encodeCollection(
     const mine = index % of === part;
     if (mine) {
       const jsonFile = path.join(outDir, `${shardName(index)}.json`);
-      const done = await fsp.readFile(jsonFile, 'utf8').then((t) => JSON.parse(t) as ShardInfo, () => undefined);
+      const done = await fsp.readFile(jsonFile, 'utf8').then((t) => JSON.parse(t) as VectorShard, () => undefined);
       if (done && done.rows === ids.length) {
         opts.onShard?.(done, true);
       } else {
         const { vectors, dim } = await embedTexts(model, tokenizer, texts, opts.maxLength, opts.batchSize); // [rows, dim]
         const ext = opts.dtype === 'float32' ? 'f32' : 'f16';
         const data = opts.dtype === 'float32' ? vectors : encodeHalf(vectors);
-        const info: ShardInfo = { index, rows: ids.length, dim, dtype: opts.dtype, vectors: `${shardName(index)}.${ext}`, ids: `${shardName(index)}.ids` };
+        const info: VectorShard = { index, rows: ids.length, dim, dtype: opts.dtype, vectors: `${shardName(index)}.${ext}`, ids: `${shardName(index)}.ids` };
         await writeFileAtomic(path.join(outDir, info.vectors), new Uint8Array(data.buffer, data.byteOffset, data.byteLength));
         await writeFileAtomic(path.join(outDir, info.ids), `${ids.join('\n')}\n`);
         await writeJsonAtomic(jsonFile, info);
@@ -100,22 +104,22 @@ export async function encodeCollection(
   }
   if (ids.length) await flush(shard++);
 
-  const shards: ShardInfo[] = [];
+  const shards: VectorShard[] = [];
   for (let i = 0; i < shard; i++) {
-    const info = await fsp.readFile(path.join(outDir, `${shardName(i)}.json`), 'utf8').then((t) => JSON.parse(t) as ShardInfo, () => undefined);
+    const info = await fsp.readFile(path.join(outDir, `${shardName(i)}.json`), 'utf8').then((t) => JSON.parse(t) as VectorShard, () => undefined);
     if (info) shards.push(info);
   }
-  const manifest: EncodeManifest = { config, dim: shards[0]?.dim ?? 0, rows, shardCount: shard, shards, complete: shards.length === shard };
+  const manifest: IndexManifest = { config, dim: shards[0]?.dim ?? 0, rows, shardCount: shard, shards, complete: shards.length === shard };
   await writeJsonAtomic(path.join(outDir, 'manifest.json'), manifest);
   return manifest;
 }
 
-export async function readManifest(dir: string): Promise<EncodeManifest> {
-  return JSON.parse(await fsp.readFile(path.join(dir, 'manifest.json'), 'utf8')) as EncodeManifest;
+export async function readIndexManifest(dir: string): Promise<IndexManifest> {
+  return JSON.parse(await fsp.readFile(path.join(dir, 'manifest.json'), 'utf8')) as IndexManifest;
 }
 
 /** Loads one shard's vectors as float32 [rows, dim] and its ids. */
-export async function loadShard(dir: string, info: ShardInfo): Promise<{ ids: string[]; vectors: Float32Array }> {
+export async function loadVectorShard(dir: string, info: VectorShard): Promise<{ ids: string[]; vectors: Float32Array }> {
   const buf = await fsp.readFile(path.join(dir, info.vectors));
   const bytesPer = info.dtype === 'float32' ? 4 : 2;
   if (buf.byteLength !== info.rows * info.dim * bytesPer) {
