@@ -186,8 +186,8 @@ export function unpickle(src: ByteSource, hooks: PickleHooks, where: PickleWhere
         // Python 2 str (legacy files written by Python 2): torch.load decodes them as UTF-8 text.
         case 0x55: stack.push(text(sized(src.byte()))); break; // SHORT_BINSTRING
         case 0x54: { const n = i32(); if (n < 0) throw new DataProblem('a non-negative BINSTRING length', String(n)); stack.push(text(sized(n))); break; } // BINSTRING
-        case 0x43: stack.push(sized(src.byte()).slice()); break; // SHORT_BINBYTES
-        case 0x42: stack.push(sized(u32()).slice()); break; // BINBYTES
+        case 0x43: stack.push(new Uint8Array(sized(src.byte()))); break; // SHORT_BINBYTES (a copy: the source buffer is reused)
+        case 0x42: stack.push(new Uint8Array(sized(u32()))); break; // BINBYTES
         case 0x71: memo.set(src.byte(), top()); break; // BINPUT
         case 0x72: memo.set(u32(), top()); break; // LONG_BINPUT
         case 0x94: memo.set(memo.size, top()); break; // MEMOIZE

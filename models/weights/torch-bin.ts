@@ -65,13 +65,13 @@ async function readTensors(handle: FileHandle, checkpoint: Checkpoint, fileSize:
     group.push([name, t]);
     byStorage.set(t.storage.key, group);
   }
+  const located = [];
+  for (const key of byStorage.keys()) located.push({ key, at: await checkpoint.locate(key) });
   // Views checked above never exceed their storage, but many views of one storage could still multiply it:
   // float32/int32 output is at most 4× the element bytes (int8), twice over for a tied weight.
   if (outBytes > 8 * fileSize + (1 << 20)) {
     throw new DataProblem(`tensors of at most 8× the file's ${fileSize} bytes`, `views totalling ${outBytes} bytes (a weights file has no such overlaps)`);
   }
-  const located = [];
-  for (const key of byStorage.keys()) located.push({ key, at: await checkpoint.locate(key) });
   located.sort((a, b) => a.at.offset - b.at.offset); // read the file front to back
   const read = new Map<string, RawTensor>();
   for (const { key, at } of located) {

@@ -26,7 +26,7 @@ export async function readZipCheckpoint(file: string, handle: FileHandle, fileSi
     zip = await yauzl.fromFdPromise(handle.fd, { autoClose: false, lazyEntries: true, strictFileNames: true, validateEntrySizes: true });
     for await (const entry of zip.eachEntry()) entries.set(entry.fileName, entry);
   } catch (e) {
-    throw new InputError(file, undefined, EXPECTED, `${(e as Error).message} (truncated or damaged?)`);
+    throw new InputError(file, undefined, EXPECTED, (e as Error).message);
   }
   const first = [...entries.keys()][0] ?? '';
   const slash = first.indexOf('/');
