@@ -50,6 +50,8 @@ export interface PickleWhere {
 
 /** The longest integer LONG1/LONG4 may encode (bytes); checkpoint pickles hold small ints and a 10-byte magic. */
 const MAX_LONG_BYTES = 64;
+/** The longest str or bytes value read: names and locations are short; a longer one is not a weights pickle. */
+const MAX_STRING_BYTES = 16 * 1024 * 1024;
 
 const utf8 = new TextDecoder('utf-8', { fatal: true });
 
@@ -103,6 +105,7 @@ export function unpickle(src: ByteSource, hooks: PickleHooks, where: PickleWhere
     return b[0] | (b[1] << 8) | (b[2] << 16) | (b[3] << 24);
   };
   const sized = (n: number | bigint): Uint8Array => {
+    if (BigInt(n) > MAX_STRING_BYTES) throw new DataProblem(`a str or bytes value of at most ${MAX_STRING_BYTES} bytes`, `${n} bytes`);
     if (BigInt(n) > BigInt(src.remaining)) throw new DataProblem(`${n} bytes of string data`, `only ${src.remaining} left (truncated?)`);
     return src.take(Number(n));
   };
@@ -138,8 +141,6 @@ export function unpickle(src: ByteSource, hooks: PickleHooks, where: PickleWhere
     if (!Array.isArray(target)) throw new DataProblem('a list to append to', describe(target));
     for (const x of items) target.push(x);
   };
-  const global = (module: string, name: string): PyValue => hooks.global(module, name);
-
   try {
     for (;;) {
       at = src.pos;
@@ -200,14 +201,14 @@ export function unpickle(src: ByteSource, hooks: PickleHooks, where: PickleWhere
         case 0x63: { // GLOBAL "module\nname\n"
           const module = text(src.line());
           const name = text(src.line());
-          stack.push(global(module, name));
+          stack.push(hooks.global(module, name));
           break;
         }
         case 0x93: { // STACK_GLOBAL
           const name = pop();
           const module = pop();
           if (typeof module !== 'string' || typeof name !== 'string') throw new DataProblem('module and name strings for STACK_GLOBAL', `${describe(module)}, ${describe(name)}`);
-          stack.push(global(module, name));
+          stack.push(hooks.global(module, name));
           break;
         }
         case 0x52: { // REDUCE: callable(*args)

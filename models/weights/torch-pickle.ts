@@ -80,10 +80,10 @@ const CALLABLES = new Set([
 ]);
 
 /** What refused globals are told they are not. */
-export const ALLOWED_GLOBALS = 'only the globals of a weights file (collections.OrderedDict, torch._utils._rebuild_tensor*/_rebuild_parameter*, torch.*Storage, torch dtypes, torch.device)';
+const ALLOWED_GLOBALS = 'only the globals of a weights file (collections.OrderedDict, torch._utils._rebuild_tensor*/_rebuild_parameter*, torch.*Storage, torch dtypes, torch.device)';
 
 /** The value of an allowed global, or undefined. Python 2 pickles name the same modules. */
-export function torchGlobal(module: string, name: string): PyValue | undefined {
+function torchGlobal(module: string, name: string): PyValue | undefined {
   const full = `${module}.${name}`;
   if (module === 'torch' && name in STORAGE_CLASSES) return new StorageType(full, STORAGE_CLASSES[name]);
   if ((module === 'torch' || module === 'torch.storage') && name === 'UntypedStorage') return new StorageType(full, 'U8');

@@ -1,0 +1,22 @@
+import { existsSync } from 'node:fs';
+import path from 'node:path';
+import { InputError } from '../../common/errors.js';
+import { readSafetensorsRaw, type SafetensorsFile } from '../safetensors.js';
+import { readTorchBin } from './torch-bin.js';
+
+/** The weight files a model folder may hold, in the order they are preferred. */
+export const WEIGHT_FILES = ['model.safetensors', 'pytorch_model.bin'] as const;
+
+/**
+ * A model folder's weights as raw tensors: `model.safetensors` when present, else `pytorch_model.bin`
+ * (torch.save, read without running it). `file` is the one read, for the loader's error messages.
+ */
+export async function readModelWeights(dir: string): Promise<SafetensorsFile & { file: string }> {
+  for (const name of WEIGHT_FILES) {
+    const file = path.join(dir, name);
+    if (!existsSync(file)) continue;
+    const read = name === 'model.safetensors' ? readSafetensorsRaw : readTorchBin;
+    return { file, ...(await read(file)) };
+  }
+  throw new InputError(dir, undefined, `a model folder with ${WEIGHT_FILES.join(' or ')}`, 'neither file');
+}
