@@ -1,7 +1,7 @@
 import { existsSync } from 'node:fs';
 import path from 'node:path';
 import { InputError } from '../../common/errors.js';
-import { readSafetensorsRaw, type SafetensorsFile } from '../safetensors.js';
+import { readSafetensorsRaw, type SafetensorsFile } from './safetensors.js';
 import { readTorchBin } from './torch-bin.js';
 
 /** The weight files a model folder may hold, in the order they are preferred. */

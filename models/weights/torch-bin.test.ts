@@ -3,7 +3,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { sharedPath } from '../../common/paths.js';
-import { type RawTensor, readSafetensorsRaw } from '../safetensors.js';
+import { type RawTensor, readSafetensorsRaw } from './safetensors.js';
 import { legacyFile, pickle, type PickleWriter, readZipEntries, writeZip } from './testing.js';
 import { readTorchBin } from './torch-bin.js';
 

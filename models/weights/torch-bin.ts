@@ -1,7 +1,7 @@
 import { promises as fsp } from 'node:fs';
 import type { FileHandle } from 'node:fs/promises';
 import { InputError } from '../../common/errors.js';
-import type { RawTensor, SafetensorsFile } from '../safetensors.js';
+import type { RawTensor, SafetensorsFile } from './safetensors.js';
 import { DataProblem } from './byte-source.js';
 import { describe } from './pickle.js';
 import { type Checkpoint, readAt } from './torch-checkpoint.js';

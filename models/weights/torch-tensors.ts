@@ -1,5 +1,5 @@
 import os from 'node:os';
-import type { RawTensor } from '../safetensors.js';
+import type { RawTensor } from './safetensors.js';
 import { DataProblem } from './byte-source.js';
 import { ELEMENT_BYTES, type TensorRef, type TorchDtype } from './torch-pickle.js';
 
