@@ -181,7 +181,7 @@ const report: CommandModule = {
 /** Options shared by the commands that run a student: model folder, vocab, backend. */
 const withModel = (y: Argv): Argv =>
   withConfig(y)
-    .option('model', { type: 'string', demandOption: true, describe: 'HF DistilBERT folder (config.json, model.safetensors)' })
+    .option('model', { type: 'string', demandOption: true, describe: 'HF DistilBERT folder (config.json, model.safetensors or pytorch_model.bin)' })
     .option('vocab', { type: 'string', describe: 'WordPiece vocab (default: MODEL/vocab.txt)' })
     .option('backend', { type: 'string', describe: 'auto|tensorflow|webgpu|wasm|cpu (default: run.backend)' })
     .option('batch-size', { type: 'number' });

@@ -22,7 +22,7 @@ const parityCommand: CommandModule<object, ParityArgs> = {
   describe: 'compare a model with a reference computation (e.g. PyTorch) quantity by quantity',
   builder: (y) =>
     y
-      .option('model', { type: 'string', demandOption: true, describe: 'HF model folder (config.json + model.safetensors)' })
+      .option('model', { type: 'string', demandOption: true, describe: 'HF model folder (config.json + model.safetensors or pytorch_model.bin)' })
       .option('reference', { type: 'string', demandOption: true, describe: 'reference JSON (format: docs/models.md)' })
       .option('backend', { choices: BACKEND_CHOICES, default: 'auto' as BackendChoice })
       .option('json', { type: 'boolean', default: false, describe: 'print the report as JSON' }) as unknown as Argv<ParityArgs>,

@@ -88,7 +88,7 @@ const scoreCommand: CommandModule<object, ScoreArgs> = {
   describe: 'score triples with a BERT_Cat cross-encoder into a teacher score file (resumable)',
   builder: (y) =>
     y
-      .option('model', { type: 'string', demandOption: true, describe: 'folder with config.json, model.safetensors (HF or matchmaker BERT_Cat), vocab.txt' })
+      .option('model', { type: 'string', demandOption: true, describe: 'folder with config.json, model.safetensors or pytorch_model.bin (HF or matchmaker BERT_Cat), vocab.txt' })
       .option('triples', { type: 'string', demandOption: true, describe: 'qid<TAB>pos_pid<TAB>neg_pid or query<TAB>positive<TAB>negative' })
       .option('out', { type: 'string', demandOption: true, describe: 'score file; an existing one from the same settings is resumed' })
       .option('input', { choices: ['ids', 'text'] as const, describe: 'triple form (default: detected)' })

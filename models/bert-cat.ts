@@ -3,7 +3,8 @@ import path from 'node:path';
 import * as tf from '@tensorflow/tfjs-core';
 import { z } from 'zod';
 import { InputError } from '../common/errors.js';
-import { readSafetensorsRaw, type RawTensor } from './weights/safetensors.js';
+import { readModelWeights, type ModelWeights } from './weights/folder.js';
+import type { RawTensor } from './weights/safetensors.js';
 import {
   BERT_LAYER_NAMES,
   LAYER_NORM_EPS,
@@ -24,7 +25,7 @@ import {
  * the [CLS] representation into one relevance score. The encoder math is models/transformer.ts, shared
  * with the DistilBERT student. Inference only: weights are plain tensors, not variables.
  *
- * Two checkpoint forms (model.safetensors + config.json):
+ * Two checkpoint forms (config.json + model.safetensors, else pytorch_model.bin):
  * - `hf`: HF BertForSequenceClassification, num_labels 1 (the public MS MARCO cross-encoders):
  *   `bert.embeddings.*`, `bert.encoder.layer.N.*`, `bert.pooler.dense.*`, `classifier.*`;
  *   score = classifier(tanh(pooler(CLS))).
@@ -167,10 +168,13 @@ function expectedShapes(c: BertCatConfig, form: BertCatForm, pooled: boolean): M
   return m;
 }
 
-/** Loads `dir/model.safetensors` (+ `dir/config.json`) in either form, checking every name and shape first. */
-export async function loadBertCat(dir: string): Promise<BertCat> {
-  const file = path.join(dir, 'model.safetensors');
-  const { tensors } = await readSafetensorsRaw(file);
+/**
+ * Loads a BERT_Cat folder in either form: config.json and model.safetensors, else pytorch_model.bin
+ * (models/weights/folder.ts), checking every name and shape first. `read`: the folder's weights when
+ * already read.
+ */
+export async function loadBertCat(dir: string, read?: ModelWeights): Promise<BertCat> {
+  const { file, tensors } = read ?? (await readModelWeights(dir));
   const form = detectForm(new Set(tensors.keys()), file);
   const { prefix } = FORMS[form];
 

@@ -5,9 +5,9 @@ const size = (what: string) => z.number().int().positive().optional().describe(w
 /**
  * The `model` section of the config tree (see pipelines/config.ts): the BERT_Dot student.
  *
- * `init` names a HuggingFace DistilBERT folder (config.json + model.safetensors; e.g. distilbert-base-uncased,
- * the paper's start) whose weights and sizes the student takes. With `init: null` the student is random
- * (HF init, seeded by run.seed) with the size fields below; a size left out is distilbert-base's
+ * `init` names a HuggingFace DistilBERT folder (config.json + model.safetensors or pytorch_model.bin; e.g.
+ * distilbert-base-uncased, the paper's start) whose weights and sizes the student takes. With `init: null` the
+ * student is random (HF init, seeded by run.seed) with the size fields below; a size left out is distilbert-base's
  * (DISTILBERT_BASE in models/distilbert.ts: 6 layers, dim 768, 12 heads, FFN 3072, vocab 30522, 512
  * positions). They are optional rather than defaulted so a caller with its own base sizes (the quickstart's
  * tiny student) can lay the section over them; the size fields are ignored when `init` is set.

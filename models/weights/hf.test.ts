@@ -63,12 +63,14 @@ describe('HF DistilBERT import and export', () => {
     tf.dispose([...mlm.values(), ...hf.values()]);
   });
 
-  it('says how to convert pytorch_model.bin, and rejects missing, unexpected and mis-shaped weights', async () => {
+  it('reads pytorch_model.bin when there is no model.safetensors, and rejects missing, unexpected and mis-shaped weights', async () => {
     const bin = path.join(tmp, 'bin');
     await fsp.mkdir(bin);
     await fsp.copyFile(path.join(GOLDEN_DIR, 'config.json'), path.join(bin, 'config.json'));
     await fsp.writeFile(path.join(bin, 'pytorch_model.bin'), 'pickle');
-    await expect(loadDistilBert(bin)).rejects.toThrow(/pytorch_model\.bin: expected model\.safetensors beside it.*python3 -c .*safetensors/);
+    await expect(loadDistilBert(bin)).rejects.toThrow(/pytorch_model\.bin: expected .*torch\.save/);
+    await fsp.rm(path.join(bin, 'pytorch_model.bin'));
+    await expect(loadDistilBert(bin)).rejects.toThrow(/bin: expected a model folder with model\.safetensors or pytorch_model\.bin, got neither file/);
 
     const hf = await readSafetensors(path.join(GOLDEN_DIR, 'model.safetensors'));
     const missing = new Map(hf);

@@ -4,21 +4,18 @@ import * as tf from '@tensorflow/tfjs-core';
 import { writeFileAtomic, writeJsonAtomic } from '../../common/atomic.js';
 import { InputError } from '../../common/errors.js';
 import { checkConfig, DISTILBERT_BASE, DistilBert, distilbertShapes, type DistilBertConfig } from '../distilbert.js';
-import { readSafetensorsRaw, writeSafetensors } from './safetensors.js';
+import { readModelWeights, type ModelWeights } from './folder.js';
+import { writeSafetensors } from './safetensors.js';
 
 /**
- * HuggingFace folders in and out for the DistilBERT student: config.json + model.safetensors (HF names,
- * Linear [out, in]); on export also vocab.txt and the tokenizer files, so that transformers'
+ * HuggingFace folders in and out for the DistilBERT student. In: config.json + model.safetensors, else
+ * pytorch_model.bin (models/weights/folder.ts). Out: config.json + model.safetensors (HF names, Linear
+ * [out, in]), and with a vocabulary vocab.txt and the tokenizer files, so that transformers'
  * `AutoModel.from_pretrained(dir)` and `AutoTokenizer.from_pretrained(dir)` load it.
  */
 
 /** Names of a DistilBertForMaskedLM checkpoint's MLM head and buffers: present in public checkpoints, unused here. */
 const IGNORED = [/^vocab_transform\./, /^vocab_layer_norm\./, /^vocab_projector\./, /^embeddings\.position_ids$/];
-
-const CONVERT_HINT =
-  'convert it once with Python: python3 -c "import torch, safetensors.torch as st, sys; ' +
-  "d = torch.load(sys.argv[1], map_location='cpu'); st.save_file({k: v.contiguous() for k, v in d.items()}, sys.argv[2], metadata={'format': 'pt'})\" " +
-  'DIR/pytorch_model.bin DIR/model.safetensors';
 
 /** Reads and checks a folder's config.json as a DistilBertConfig. */
 async function readDistilBertConfig(dir: string): Promise<DistilBertConfig> {
@@ -40,17 +37,11 @@ async function readDistilBertConfig(dir: string): Promise<DistilBertConfig> {
 /**
  * Loads a HF DistilBERT folder (DistilBertModel, or the encoder of DistilBertForMaskedLM & co.: names with
  * or without `distilbert.`, the MLM head ignored). F16/BF16 weights are widened to float32. Every parameter
- * must be there with the shape the config implies.
+ * must be there with the shape the config implies. `read`: the folder's weights when already read.
  */
-export async function loadDistilBert(dir: string): Promise<DistilBert> {
+export async function loadDistilBert(dir: string, read?: ModelWeights): Promise<DistilBert> {
   const config = await readDistilBertConfig(dir);
-  const file = path.join(dir, 'model.safetensors');
-  if (!(await exists(file))) {
-    const bin = path.join(dir, 'pytorch_model.bin');
-    if (await exists(bin)) throw new InputError(bin, undefined, `model.safetensors beside it (PyTorch pickles are not read here); ${CONVERT_HINT}`);
-    throw new InputError(file, undefined, 'a safetensors weight file (model.safetensors)', 'no such file');
-  }
-  const { tensors } = await readSafetensorsRaw(file);
+  const { file, tensors } = read ?? (await readModelWeights(dir));
   const want = distilbertShapes(config);
   const found = new Map<string, { shape: number[]; data: Float32Array | Int32Array }>();
   const unexpected: string[] = [];
@@ -122,8 +113,4 @@ export async function saveDistilBert(model: DistilBert, dir: string, opts: SaveO
     clean_up_tokenization_spaces: true,
     ...special,
   });
-}
-
-async function exists(file: string): Promise<boolean> {
-  return fsp.stat(file).then(() => true, () => false);
 }
