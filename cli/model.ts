@@ -3,6 +3,7 @@ import { BACKEND_CHOICES, initBackend, type BackendChoice } from '../models/engi
 import { bertCatParity } from '../parity/bert-cat.js';
 import { bertDotParity } from '../parity/bert-dot.js';
 import { readReferenceJson, type ParityReport } from '../parity/reference.js';
+import { convertCommand } from './model-convert.js';
 
 interface ParityArgs {
   model: string;
@@ -56,7 +57,7 @@ function formatReport(r: ParityReport): string {
 const command: CommandModule = {
   command: 'model <command>',
   describe: 'student and teacher networks',
-  builder: (y) => y.command(parityCommand).demandCommand(1),
+  builder: (y) => y.command(parityCommand).command(convertCommand).demandCommand(1),
   handler: () => {},
 };
 export default command;

@@ -74,23 +74,20 @@ export async function loadDistilBert(dir: string, read?: ModelWeights): Promise<
 }
 
 export interface SaveOptions {
-  /** The WordPiece vocabulary the model was trained with (copied to vocab.txt). */
-  vocabFile: string;
+  /** The WordPiece vocabulary the model was trained with (copied to vocab.txt); none: no tokenizer files. */
+  vocabFile?: string;
   /** Tokenizer max length (tokenizer_config.json `model_max_length`); default max_position_embeddings. */
   maxLength?: number;
 }
 
 /**
  * Writes a folder that transformers loads as DistilBertModel: config.json, model.safetensors (HF names without
- * prefix, float32, Linear [out, in]), vocab.txt, tokenizer_config.json and special_tokens_map.json. Each file
- * is written atomically; the folder may hold other files (e.g. a trainer's state).
+ * prefix, float32, Linear [out, in]), and with a vocabulary vocab.txt, tokenizer_config.json and
+ * special_tokens_map.json. Each file is written atomically; the folder may hold other files (e.g. a trainer's
+ * state).
  */
-export async function saveDistilBert(model: DistilBert, dir: string, opts: SaveOptions): Promise<void> {
-  const vocab = await fsp.readFile(opts.vocabFile, 'utf8').catch((e: Error) => {
-    throw new InputError(opts.vocabFile, undefined, 'a readable WordPiece vocab.txt', e.message);
-  });
-  const lines = vocab.replace(/\n$/, '').split('\n').length;
-  if (lines > model.config.vocab_size) throw new InputError(opts.vocabFile, undefined, `at most vocab_size = ${model.config.vocab_size} tokens`, `${lines} lines`);
+export async function saveDistilBert(model: DistilBert, dir: string, opts: SaveOptions = {}): Promise<void> {
+  const vocab = opts.vocabFile === undefined ? undefined : await readVocab(opts.vocabFile, model.config.vocab_size);
   await fsp.mkdir(dir, { recursive: true });
   const config = {
     ...DISTILBERT_BASE,
@@ -101,15 +98,33 @@ export async function saveDistilBert(model: DistilBert, dir: string, opts: SaveO
   };
   await writeSafetensors(path.join(dir, 'model.safetensors'), model.weights);
   await writeJsonAtomic(path.join(dir, 'config.json'), config);
+  if (vocab !== undefined) await writeTokenizerFiles(dir, vocab, 'DistilBertTokenizer', opts.maxLength ?? model.config.max_position_embeddings);
+}
+
+/** A WordPiece vocab.txt's text, checked to fit the model's embedding table (`vocabSize` rows). */
+export async function readVocab(file: string, vocabSize: number): Promise<string> {
+  const vocab = await fsp.readFile(file, 'utf8').catch((e: Error) => {
+    throw new InputError(file, undefined, 'a readable WordPiece vocab.txt', e.message);
+  });
+  const lines = vocab.replace(/\n$/, '').split('\n').length;
+  if (lines > vocabSize) throw new InputError(file, undefined, `at most vocab_size = ${vocabSize} tokens`, `${lines} lines`);
+  return vocab;
+}
+
+/**
+ * vocab.txt, special_tokens_map.json and tokenizer_config.json of an uncased WordPiece tokenizer (the one
+ * data/tokenizer.ts implements), so transformers' AutoTokenizer loads the folder too.
+ */
+export async function writeTokenizerFiles(dir: string, vocab: string, tokenizerClass: 'BertTokenizer' | 'DistilBertTokenizer', maxLength: number): Promise<void> {
   await writeFileAtomic(path.join(dir, 'vocab.txt'), vocab);
   const special = { unk_token: '[UNK]', sep_token: '[SEP]', pad_token: '[PAD]', cls_token: '[CLS]', mask_token: '[MASK]' };
   await writeJsonAtomic(path.join(dir, 'special_tokens_map.json'), special);
   await writeJsonAtomic(path.join(dir, 'tokenizer_config.json'), {
-    tokenizer_class: 'DistilBertTokenizer',
+    tokenizer_class: tokenizerClass,
     do_lower_case: true,
     tokenize_chinese_chars: true,
     strip_accents: null,
-    model_max_length: opts.maxLength ?? model.config.max_position_embeddings,
+    model_max_length: maxLength,
     clean_up_tokenization_spaces: true,
     ...special,
   });
