@@ -12,7 +12,7 @@ import { readZipCheckpoint } from './torch-zip.js';
 
 /**
  * Reads a PyTorch checkpoint (`pytorch_model.bin`: `torch.save(model.state_dict())`, zip or legacy layout)
- * into the raw tensors models/safetensors.ts's readSafetensorsRaw gives, so a loader takes either file:
+ * into the raw tensors safetensors.ts's readSafetensorsRaw gives, so a loader takes either file:
  * name → {dtype, shape, data}, floats (F32, F16, BF16) as Float32Array, integers (I64 when the values fit,
  * I32, I16, I8, U8) as Int32Array, every view made contiguous. Never runs the pickle (see pickle.ts).
  *

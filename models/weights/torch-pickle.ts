@@ -8,7 +8,7 @@ import { describe, type PickleHooks, type PyObject, PyTuple, type PyValue } from
  * rebuilds) is refused by name before anything is built.
  */
 
-/** Dtypes by the safetensors names the rest of the project uses (models/safetensors.ts). */
+/** Dtypes by the safetensors names the rest of the project uses (models/weights/safetensors.ts). */
 export type TorchDtype = 'F32' | 'F16' | 'BF16' | 'F64' | 'I64' | 'I32' | 'I16' | 'I8' | 'U8' | 'BOOL' | 'C64' | 'C128';
 
 export const ELEMENT_BYTES: Record<TorchDtype, number> = { F32: 4, F16: 2, BF16: 2, F64: 8, I64: 8, I32: 4, I16: 2, I8: 1, U8: 1, BOOL: 1, C64: 8, C128: 16 };

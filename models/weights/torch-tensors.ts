@@ -5,7 +5,7 @@ import { ELEMENT_BYTES, type TensorRef, type TorchDtype } from './torch-pickle.j
 
 /**
  * Tensors out of storage bytes as torch rebuilds them (`tensor.set_(storage, offset, size, stride)`), made
- * contiguous, floats widened to float32 and integers to int32, like models/safetensors.ts does.
+ * contiguous, floats widened to float32 and integers to int32, like safetensors.ts does.
  * Storage bytes are little-endian (the readers refuse big-endian checkpoints) and read here through typed
  * arrays, so the host must be little-endian too.
  */
