@@ -46,7 +46,7 @@ describe('model parity on pytorch_model.bin folders', () => {
       const r = await cli('model', 'parity', '--model', path.join(TORCH, fixture, layout), '--reference', sharedPath('goldens', fixture, 'golden.json'), '--backend', 'cpu');
       expect(r.stdout).toContain(`PASS on cpu: ${quantities}/${quantities} quantities within tolerance`);
       expect(r.code).toBe(0);
-    }, 120_000);
+    }, 300_000);
   }
 
   it('refuses the malicious checkpoint with one line naming the global, exit 1', async () => {
@@ -59,7 +59,7 @@ describe('model parity on pytorch_model.bin folders', () => {
     expect(lines[0]).toMatch(/got the global posix\.system, refused \(nothing was run\)/);
     expect(r.stderr).not.toMatch(/\n\s+at /); // no stack trace
     expect(r.stdout).toBe('');
-  }, 120_000);
+  }, 300_000);
 });
 
 /** The one `margin-mse:` line of a failed command (exit 1, no stack trace). */
@@ -89,7 +89,7 @@ describe('model convert', () => {
       if (!withVocab) expect(conv.stdout).toMatch(/no vocab\.txt written/);
       const r = await cli('model', 'parity', '--model', out, '--reference', c.golden, '--backend', 'cpu');
       expect(r.stdout).toContain(`PASS on cpu: ${c.quantities}/${c.quantities} quantities within tolerance`);
-    }, 180_000);
+    }, 300_000);
   }
 
   it('writes the layout train export writes, with the source vocab.txt, and the same tensors', async () => {
@@ -119,7 +119,7 @@ describe('model convert', () => {
       const bytes = (b: Buffer, h: Record<string, { data_offsets: number[] }>) => b.subarray(8 + Number(b.readBigUInt64LE(0)) + h[name].data_offsets[0], 8 + Number(b.readBigUInt64LE(0)) + h[name].data_offsets[1]);
       expect(bytes(ours, h1).equals(bytes(fixture, h2)), name).toBe(true);
     }
-  }, 120_000);
+  }, 300_000);
 
   it('refuses bad inputs with one line', async () => {
     const noWeights = path.join(tmp, 'no-weights');
@@ -144,5 +144,5 @@ describe('model convert', () => {
     expect(oneLine(await cli('model', 'convert', '--model', src, '--out', full))).toMatch(/full: expected a new or empty folder for --out \(nothing is overwritten\), got a folder holding model\.safetensors/);
     expect(await fsp.readFile(path.join(full, 'model.safetensors'), 'utf8')).toBe('a model already');
     for (const name of 'abcd') expect(await fsp.stat(out(name)).then(() => true, () => false), name).toBe(false);
-  }, 180_000);
+  }, 300_000);
 });
