@@ -68,7 +68,7 @@ function transpose(a: Float32Array, rows: number, cols: number): Float32Array {
 export class EncoderNodes {
   private readonly half: string;
   private readonly one: string;
-  private readonly rsqrt2: string;
+  private readonly sqrt2: string;
 
   constructor(
     private readonly g: GraphBuilder,
@@ -76,7 +76,7 @@ export class EncoderNodes {
   ) {
     this.half = g.scalar('half', 0.5);
     this.one = g.scalar('one', 1);
-    this.rsqrt2 = g.scalar('rsqrt2', Math.SQRT1_2);
+    this.sqrt2 = g.scalar('sqrt2', Math.SQRT2);
   }
 
   /** x Wᵀ + b for the torch Linear `name` ([out, in]). x: [..., in] → [..., out]. */
@@ -93,10 +93,14 @@ export class EncoderNodes {
     return this.g.node('LayerNormalization', [x, gamma, beta], { axis: -1, epsilon: { float: eps } });
   }
 
-  /** x/2 (1 + erf(x/√2)), in transformer.ts's order of operations. */
+  /**
+   * (x/2) (1 + erf(x/√2)). Written as PyTorch exports it (x / √2, not transformer.ts's x · (1/√2), equal within
+   * float rounding) because that is the pattern ONNX Runtime fuses into one Gelu kernel (BiasGelu with the
+   * Linear's bias before it).
+   */
   gelu(x: string): string {
     const g = this.g;
-    const erf = g.node('Erf', [g.node('Mul', [x, this.rsqrt2])]);
+    const erf = g.node('Erf', [g.node('Div', [x, this.sqrt2])]);
     return g.node('Mul', [g.node('Mul', [x, this.half]), g.node('Add', [erf, this.one])]);
   }
 
