@@ -55,6 +55,11 @@ describe('ONNX Runtime sessions', () => {
     } finally {
       await onnx.release();
     }
+    const quiet = await createOnnxSession(plusOne(), { threads: 2, provider: 'cpu', spinning: false });
+    const out = await quiet.session.run({ x: new quiet.ort.Tensor('float32', Float32Array.of(3), [1]) });
+    expect(Array.from(out.y.data as Float32Array)).toEqual([4]);
+    expect(quiet.describe()).toMatch(/, 2 threads \(no spinning\)$/);
+    await quiet.release();
   });
 
   it('takes its threads from MARGIN_MSE_THREADS, and refuses a bad value', async () => {

@@ -87,6 +87,11 @@ export interface OnnxSessionOptions {
   /** Intra-op threads; default onnxThreads(). */
   threads?: number;
   provider?: OnnxProviderChoice;
+  /**
+   * Whether idle intra-op threads spin-wait for the next op (ONNX Runtime's default, true). Spinning wins on
+   * idle cores and loses when other processes share them: false yields the cores between ops.
+   */
+  spinning?: boolean;
 }
 
 /** A session and how it runs (for the line a run prints about its engine). */
@@ -108,11 +113,13 @@ export async function createOnnxSession(model: Uint8Array, opts: OnnxSessionOpti
   const threads = opts.threads ?? onnxThreads();
   if (!Number.isInteger(threads) || threads < 1) throw new Error(`ONNX Runtime: expected a whole number of threads >= 1, got ${threads}`);
   const choice = opts.provider ?? 'auto';
+  const spinning = opts.spinning ?? true;
   const base: InferenceSession.SessionOptions = {
     intraOpNumThreads: threads,
     interOpNumThreads: 1, // the graphs are one chain of ops: parallelism is inside the ops
     executionMode: 'sequential',
     graphOptimizationLevel: 'all',
+    ...(spinning ? {} : { extra: { session: { intra_op: { allow_spinning: '0' } } } }),
   };
   const make = (provider: OnnxProvider, session: InferenceSession, fallback?: string): OnnxSession => ({
     session,
@@ -120,7 +127,9 @@ export async function createOnnxSession(model: Uint8Array, opts: OnnxSessionOpti
     provider,
     threads,
     fallback,
-    describe: () => `ONNX Runtime ${ort.env.versions.node ?? ort.env.versions.common}, ${provider} provider, ${threads} thread${threads === 1 ? '' : 's'}${fallback ? ` (CUDA not used: ${fallback})` : ''}`,
+    describe: () =>
+      `ONNX Runtime ${ort.env.versions.node ?? ort.env.versions.common}, ${provider} provider, ${threads} thread${threads === 1 ? '' : 's'}` +
+      `${spinning ? '' : ' (no spinning)'}${fallback ? ` (CUDA not used: ${fallback})` : ''}`,
     release: () => session.release(),
   });
 
