@@ -4,6 +4,7 @@ import { bertCatParity } from '../parity/bert-cat.js';
 import { bertDotParity } from '../parity/bert-dot.js';
 import { readReferenceJson, type ParityReport } from '../parity/reference.js';
 import { convertCommand } from './model-convert.js';
+import exportOnnxCommand from './model-export-onnx.js';
 
 interface ParityArgs {
   model: string;
@@ -57,7 +58,7 @@ function formatReport(r: ParityReport): string {
 const command: CommandModule = {
   command: 'model <command>',
   describe: 'student and teacher networks',
-  builder: (y) => y.command(parityCommand).command(convertCommand).demandCommand(1),
+  builder: (y) => y.command(parityCommand).command(convertCommand).command(exportOnnxCommand).demandCommand(1),
   handler: () => {},
 };
 export default command;
