@@ -1,7 +1,7 @@
 import { defineConfig } from 'vitest/config';
 
 // Tests live beside the code they test (`*.test.ts`). Two workers: CI machines have 2 cores. Each worker's
-// wasm backend gets one thread: two workers with a thread per core each oversubscribe the cores, and a
+// wasm backend and ONNX Runtime session gets one thread (MARGIN_MSE_THREADS): two workers with a thread per core each oversubscribe the cores, and a
 // threaded product waits for its slowest thread (docs/engine.md has the quickstart test's times).
 // models/engine/wasm-threads.test.ts tests the threaded build in child processes of its own.
 export default defineConfig({
@@ -12,6 +12,6 @@ export default defineConfig({
     maxWorkers: 2,
     testTimeout: 120_000,
     hookTimeout: 120_000,
-    env: { MARGIN_MSE_WASM_THREADS: '1' },
+    env: { MARGIN_MSE_THREADS: '1' },
   },
 });

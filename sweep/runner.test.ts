@@ -116,10 +116,10 @@ describe('sweep runner', () => {
 });
 
 describe('childEnv', () => {
-  it('shares the cores among concurrent runs for wasm threads, unless the user chose a count', () => {
+  it('shares the cores among concurrent runs for wasm and ONNX Runtime threads, unless the user chose a count', () => {
     const cores = os.availableParallelism();
-    expect(childEnv(1, { PATH: '/bin' })).toEqual({ PATH: '/bin', MARGIN_MSE_WASM_THREADS: String(cores) });
-    expect(childEnv(cores * 4, {}).MARGIN_MSE_WASM_THREADS).toBe('1');
-    expect(childEnv(2, { MARGIN_MSE_WASM_THREADS: '3' }).MARGIN_MSE_WASM_THREADS).toBe('3');
+    expect(childEnv(1, { PATH: '/bin' })).toEqual({ PATH: '/bin', MARGIN_MSE_THREADS: String(cores) });
+    expect(childEnv(cores * 4, {}).MARGIN_MSE_THREADS).toBe('1');
+    expect(childEnv(2, { MARGIN_MSE_THREADS: '3' }).MARGIN_MSE_THREADS).toBe('3');
   });
 });

@@ -7,7 +7,7 @@ import { writeFileAtomic, writeJsonAtomic } from '../common/atomic.js';
 import { ConfigError, loadConfig } from '../common/config.js';
 import { Config } from '../pipelines/config.js';
 import { prepare } from '../data/prepare.js';
-import { WASM_THREADS_ENV } from '../models/engine/wasm-setup.js';
+import { THREADS_ENV } from '../models/engine/threads.js';
 import type { SweepConfig } from './config.js';
 import { isDone, planRuns, sweepDir, trainCommand, type PlannedRun, type RunCommand } from './runs.js';
 import { writeSummary, type SweepSummary } from './summary.js';
@@ -83,12 +83,12 @@ export async function runSweep(sweep: SweepConfig, opts: SweepOptions = {}): Pro
 }
 
 /**
- * The children's environment: the cores shared out among the concurrent runs for the wasm backend's threads
- * (every run would otherwise take every core), unless the user set MARGIN_MSE_WASM_THREADS.
+ * The children's environment: the cores shared out among the concurrent runs (MARGIN_MSE_THREADS, for the
+ * wasm backend's and ONNX Runtime's threads; every run would otherwise take every core), unless the user set it.
  */
 export function childEnv(concurrency: number, env: NodeJS.ProcessEnv = process.env): NodeJS.ProcessEnv {
-  if (env[WASM_THREADS_ENV]) return env;
-  return { ...env, [WASM_THREADS_ENV]: String(Math.max(1, Math.floor(os.availableParallelism() / concurrency))) };
+  if (env[THREADS_ENV]) return env;
+  return { ...env, [THREADS_ENV]: String(Math.max(1, Math.floor(os.availableParallelism() / concurrency))) };
 }
 
 /** Runs one child to its end; resolves true on exit code 0. */

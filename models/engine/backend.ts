@@ -4,7 +4,8 @@ import '@tensorflow/tfjs-backend-wasm';
 import { ConfigError } from '../../common/config.js';
 import { registerGradients } from './gradients.js';
 import { registerCpuKernels, registerWasmKernels } from './kernels/register.js';
-import { startWasm, WASM_THREADS_ENV, wasmThreadsWanted } from './wasm-setup.js';
+import { processThreads, THREADS_ENV } from './threads.js';
+import { startWasm, wasmThreadsWanted } from './wasm-setup.js';
 import { initWebgpu } from './webgpu.js';
 
 export type BackendChoice = 'auto' | 'tensorflow' | 'webgpu' | 'wasm' | 'cpu';
@@ -30,6 +31,7 @@ type Attempt = { ok: true; detail: string } | { ok: false; why: string };
  */
 export async function initBackend(choice: BackendChoice, opts: { quiet?: boolean } = {}): Promise<BackendResult> {
   const order: Exclude<BackendChoice, 'auto'>[] = choice === 'auto' ? ['tensorflow', 'webgpu', 'wasm', 'cpu'] : [choice];
+  processThreads(); // a bad MARGIN_MSE_THREADS is the user's error here, not a reason for auto to pass wasm over
   await registerGradients();
   const passed: string[] = [];
   for (const name of order) {
@@ -86,7 +88,7 @@ async function initWasm(): Promise<Attempt> {
     return { ok: false, why: firstLine(err) };
   }
   const threads = await startWasm(wanted, setBackendQuietly);
-  if (threads == null) return { ok: false, why: `the wasm module failed to initialize (${wanted} thread(s); ${WASM_THREADS_ENV}=1 selects the single-threaded build)` };
+  if (threads == null) return { ok: false, why: `the wasm module failed to initialize (${wanted} thread(s); ${THREADS_ENV}=1 selects the single-threaded build)` };
   const simd = await tf.env().getAsync('WASM_HAS_SIMD_SUPPORT');
   return { ok: true, detail: `@tensorflow/tfjs-backend-wasm ${tf.version_core}, ${simd ? 'SIMD' : 'no SIMD (slow)'}, ${threads} thread(s)` };
 }

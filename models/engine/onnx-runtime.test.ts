@@ -3,7 +3,8 @@ import os from 'node:os';
 import { afterEach, describe, expect, it } from 'vitest';
 import { ROOT } from '../../common/paths.js';
 import { GraphBuilder } from '../onnx/graph.js';
-import { createOnnxSession, cudaInstalled, onnxRuntimeInfo, onnxThreads, THREADS_ENV } from './onnx-runtime.js';
+import { createOnnxSession, cudaInstalled, onnxRuntimeInfo } from './onnx-runtime.js';
+import { processThreads, THREADS_ENV } from './threads.js';
 
 /** y = x + 1 over a dynamic vector. */
 function plusOne(): Uint8Array {
@@ -14,16 +15,16 @@ function plusOne(): Uint8Array {
   return g.toBytes({ graphName: 'plus_one' });
 }
 
-describe('onnxThreads', () => {
+describe('processThreads', () => {
   it('takes MARGIN_MSE_THREADS when set, else every core', () => {
-    expect(onnxThreads({})).toBe(os.availableParallelism());
-    expect(onnxThreads({ [THREADS_ENV]: '' })).toBe(os.availableParallelism());
-    expect(onnxThreads({ [THREADS_ENV]: '3' })).toBe(3);
+    expect(processThreads({})).toBe(os.availableParallelism());
+    expect(processThreads({ [THREADS_ENV]: '' })).toBe(os.availableParallelism());
+    expect(processThreads({ [THREADS_ENV]: '3' })).toBe(3);
   });
 
   it('refuses anything but a whole number >= 1, in one line naming the variable', () => {
     for (const bad of ['0', '-2', '1.5', 'two', '2x']) {
-      expect(() => onnxThreads({ [THREADS_ENV]: bad })).toThrow(`MARGIN_MSE_THREADS=${bad}: expected a whole number of threads >= 1`);
+      expect(() => processThreads({ [THREADS_ENV]: bad })).toThrow(`MARGIN_MSE_THREADS=${bad}: expected a whole number of threads >= 1`);
     }
   });
 });

@@ -1,8 +1,8 @@
 import { existsSync } from 'node:fs';
 import { createRequire } from 'node:module';
-import os from 'node:os';
 import path from 'node:path';
 import type { InferenceSession } from 'onnxruntime-node';
+import { processThreads } from './threads.js';
 
 /**
  * ONNX Runtime (onnxruntime-node) for the forward-only work: sessions made from ONNX bytes in memory, with
@@ -21,21 +21,9 @@ import type { InferenceSession } from 'onnxruntime-node';
 
 type Ort = typeof import('onnxruntime-node');
 
-/** Environment variable with the thread count for the process (default: every core). */
-export const THREADS_ENV = 'MARGIN_MSE_THREADS';
-
 export type OnnxProvider = 'cpu' | 'cuda';
 /** `auto`: CUDA when installed and working, else CPU; `cuda`: CUDA or an error; `cpu`: CPU. */
 export type OnnxProviderChoice = 'auto' | OnnxProvider;
-
-/** Intra-op threads: MARGIN_MSE_THREADS when set (a whole number >= 1), else every core. */
-export function onnxThreads(env: NodeJS.ProcessEnv = process.env): number {
-  const raw = env[THREADS_ENV];
-  if (raw == null || raw.trim() === '') return os.availableParallelism();
-  const n = Number(raw);
-  if (!Number.isInteger(n) || n < 1) throw new Error(`${THREADS_ENV}=${raw}: expected a whole number of threads >= 1`);
-  return n;
-}
 
 let ortPromise: Promise<Ort> | null = null;
 
@@ -84,7 +72,7 @@ export async function onnxRuntimeInfo(): Promise<OnnxRuntimeInfo> {
 }
 
 export interface OnnxSessionOptions {
-  /** Intra-op threads; default onnxThreads(). */
+  /** Intra-op threads; default the process's cores (models/engine/threads.ts). */
   threads?: number;
   provider?: OnnxProviderChoice;
   /**
@@ -110,7 +98,7 @@ export interface OnnxSession {
 /** A session over an ONNX model held in memory (no file), on the provider and threads asked for. */
 export async function createOnnxSession(model: Uint8Array, opts: OnnxSessionOptions = {}): Promise<OnnxSession> {
   const ort = await loadOrt();
-  const threads = opts.threads ?? onnxThreads();
+  const threads = opts.threads ?? processThreads();
   if (!Number.isInteger(threads) || threads < 1) throw new Error(`ONNX Runtime: expected a whole number of threads >= 1, got ${threads}`);
   const choice = opts.provider ?? 'auto';
   const spinning = opts.spinning ?? true;

@@ -4,23 +4,16 @@ import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import * as tf from '@tensorflow/tfjs-core';
 import { getThreadsCount, setThreadsCount, setWasmPaths, type BackendWasm } from '@tensorflow/tfjs-backend-wasm';
+import { processThreads } from './threads.js';
 
-/** Environment variable that sets the wasm thread count (default: every core, at most WASM_MAX_THREADS). */
-export const WASM_THREADS_ENV = 'MARGIN_MSE_WASM_THREADS';
 /** The threaded build pre-creates 8 pthread workers: XNNPACK's pool cannot use more. */
 export const WASM_MAX_THREADS = 8;
 
 const WORKER = path.join(path.dirname(fileURLToPath(import.meta.url)), 'wasm-pthread-worker.cjs');
 
-/** The thread count asked for: MARGIN_MSE_WASM_THREADS, else every core; within [1, 8]. */
+/** The thread count asked for: the process's cores (MARGIN_MSE_THREADS, else every core), at most 8. */
 export function wasmThreadsWanted(env: NodeJS.ProcessEnv = process.env): number {
-  const raw = env[WASM_THREADS_ENV];
-  if (raw != null && raw !== '') {
-    const n = Number(raw);
-    if (!Number.isInteger(n) || n < 1) throw new Error(`${WASM_THREADS_ENV}=${raw}: expected a whole number of threads >= 1`);
-    return Math.min(n, WASM_MAX_THREADS);
-  }
-  return Math.min(os.availableParallelism(), WASM_MAX_THREADS);
+  return Math.min(processThreads(env), WASM_MAX_THREADS);
 }
 
 /**

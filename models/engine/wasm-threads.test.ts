@@ -2,19 +2,17 @@ import { execFile } from 'node:child_process';
 import { promisify } from 'node:util';
 import { describe, expect, it } from 'vitest';
 import { ROOT } from '../../common/paths.js';
-import { WASM_MAX_THREADS, WASM_THREADS_ENV, wasmThreadsWanted } from './wasm-setup.js';
+import { THREADS_ENV } from './threads.js';
+import { WASM_MAX_THREADS, wasmThreadsWanted } from './wasm-setup.js';
 
 const run = promisify(execFile);
 
 describe('wasmThreadsWanted', () => {
-  it(`reads ${WASM_THREADS_ENV}, caps it at the pool size, and rejects what is not a count`, () => {
-    expect(wasmThreadsWanted({ [WASM_THREADS_ENV]: '1' })).toBe(1);
-    expect(wasmThreadsWanted({ [WASM_THREADS_ENV]: '3' })).toBe(3);
-    expect(wasmThreadsWanted({ [WASM_THREADS_ENV]: '64' })).toBe(WASM_MAX_THREADS);
+  it(`reads ${THREADS_ENV} and caps it at the pool size`, () => {
+    expect(wasmThreadsWanted({ [THREADS_ENV]: '1' })).toBe(1);
+    expect(wasmThreadsWanted({ [THREADS_ENV]: '3' })).toBe(3);
+    expect(wasmThreadsWanted({ [THREADS_ENV]: '64' })).toBe(WASM_MAX_THREADS);
     expect(wasmThreadsWanted({})).toBeGreaterThanOrEqual(1);
-    for (const bad of ['0', '-2', '1.5', 'two']) {
-      expect(() => wasmThreadsWanted({ [WASM_THREADS_ENV]: bad })).toThrow(`${WASM_THREADS_ENV}=${bad}: expected a whole number of threads >= 1`);
-    }
   });
 });
 
@@ -34,7 +32,7 @@ const CHILD = `(async () => {
 
 async function child(threads: number): Promise<{ engine: string; product: string; gradient: string }> {
   // The timeout fails the test if the pool's workers keep the process alive after its work is done.
-  const { stdout } = await run('npx', ['tsx', '-e', CHILD], { cwd: ROOT, env: { ...process.env, [WASM_THREADS_ENV]: String(threads) }, timeout: 60_000 });
+  const { stdout } = await run('npx', ['tsx', '-e', CHILD], { cwd: ROOT, env: { ...process.env, [THREADS_ENV]: String(threads) }, timeout: 60_000 });
   return JSON.parse(stdout.trim().split('\n').at(-1)!) as { engine: string; product: string; gradient: string };
 }
 
