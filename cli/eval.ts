@@ -9,9 +9,11 @@ import { readRun, writeRun, type Run } from '../data/runs.js';
 import { loadTokenizer } from '../data/tokenizer.js';
 import { loadIdText, readIdText } from '../data/tsv.js';
 import { initBackend, type BackendChoice } from '../models/engine/backend.js';
+import { INFERENCE_CHOICES, type InferenceChoice } from '../models/engine/inference.js';
 import { loadDistilBert } from '../models/weights/hf.js';
 import { Bm25Index } from '../eval/bm25.js';
 import { encodeOptions, rerankOptions, retrieveOptions, type EvalConfig, type EvalSettings } from '../eval/config.js';
+import { studentEncoder, type EncodeBatch } from '../eval/embed.js';
 import { encodeCollection } from '../eval/vector-index.js';
 import { evaluate, formatMeasure, parseMeasure, type EvalResult } from '../eval/measures.js';
 import { buildReport, writeReport, type Judgments, type Mode, type ReportEntry } from '../eval/report.js';
@@ -184,15 +186,33 @@ const withModel = (y: Argv): Argv =>
     .option('model', { type: 'string', demandOption: true, describe: 'HF DistilBERT folder (config.json, model.safetensors or pytorch_model.bin)' })
     .option('vocab', { type: 'string', describe: 'WordPiece vocab (default: MODEL/vocab.txt)' })
     .option('backend', { type: 'string', describe: 'auto|tensorflow|webgpu|wasm|cpu (default: run.backend)' })
+    .option('inference', { choices: INFERENCE_CHOICES, describe: 'engine that encodes: auto (ONNX Runtime when the backend is wasm or cpu), tfjs, onnx (default: run.inference)' })
     .option('batch-size', { type: 'number' });
 
-/** The config (its `eval` section and the `data` section's sequence lengths), the student and its tokenizer. */
-async function loadStudent(argv: Record<string, unknown>): Promise<{ cfg: EvalConfig; settings: EvalSettings; model: Awaited<ReturnType<typeof loadDistilBert>>; tokenizer: Awaited<ReturnType<typeof loadTokenizer>> }> {
+interface Student {
+  cfg: EvalConfig;
+  settings: EvalSettings;
+  /** The student on the engine --inference / run.inference chose. */
+  encode: EncodeBatch;
+  tokenizer: Awaited<ReturnType<typeof loadTokenizer>>;
+  close(): Promise<void>;
+}
+
+/** The config (its `eval` section and the `data` section's sequence lengths), the student and its tokenizer; prints the engine. */
+async function loadStudent(argv: Record<string, unknown>): Promise<Student> {
   const full = await loadConfig(Config, argv.config as string | undefined, (argv.set as string[] | undefined) ?? []);
   await initBackend(((argv.backend as string | undefined) ?? full.run.backend) as BackendChoice);
   const dir = argv.model as string;
   const tokenizer = await loadTokenizer((argv.vocab as string | undefined) ?? path.join(dir, 'vocab.txt'));
-  return { cfg: full.eval, settings: full, model: await loadDistilBert(dir), tokenizer };
+  const model = await loadDistilBert(dir);
+  const encoder = await studentEncoder(model, ((argv.inference as InferenceChoice | undefined) ?? full.run.inference));
+  process.stderr.write(`inference: ${encoder.engine}\n`);
+  if (encoder.onnx) model.dispose(); // ONNX Runtime holds its own copy of the weights
+  const close = async () => {
+    model.dispose();
+    await encoder.dispose();
+  };
+  return { cfg: full.eval, settings: full, encode: encoder.encode, tokenizer, close };
 }
 
 /** Writes the run and, given qrels, prints its measures. */
@@ -219,21 +239,21 @@ const rerankCmd: CommandModule = {
       .option('qrels', { type: 'string' })
       .option('min-rel', { type: 'number', default: 1 }),
   handler: async (argv) => {
-    const { cfg, settings, model, tokenizer } = await loadStudent(argv);
+    const { cfg, settings, encode, tokenizer, close } = await loadStudent(argv);
     const candidates = await readRun(argv.run as string);
     const needed = new Set([...candidates.values()].flatMap((docs) => docs.map((d) => d.docno)));
     const passages = new Map<string, string>();
     for await (const { id, text } of readIdText(argv.collection as string)) if (needed.has(id)) passages.set(id, text);
     const bar = progress({ label: 'rerank', total: candidates.size, unit: 'queries' });
     const opts = rerankOptions(settings);
-    const run = await rerank(model, tokenizer, await loadIdText(argv.queries as string), passages, candidates, {
+    const run = await rerank(encode, tokenizer, await loadIdText(argv.queries as string), passages, candidates, {
       ...opts,
       batchSize: (argv['batch-size'] as number | undefined) ?? opts.batchSize,
       depth: (argv.depth as number | undefined) ?? opts.depth,
       onQuery: () => bar.tick(1),
     });
     bar.stop();
-    model.dispose();
+    await close();
     await finishRun(argv, cfg, run, argv.tag as string);
   },
 };
@@ -257,9 +277,9 @@ const encodeCmd: CommandModule = {
       .option('dtype', { type: 'string', choices: ['float32', 'float16'] })
       .option('shard-size', { type: 'number' }),
   handler: async (argv) => {
-    const { settings, model, tokenizer } = await loadStudent(argv);
+    const { settings, encode, tokenizer, close } = await loadStudent(argv);
     const opts = encodeOptions(settings, path.resolve(argv.model as string));
-    const manifest = await encodeCollection(model, tokenizer, readIdText(argv.collection as string), argv.out as string, {
+    const manifest = await encodeCollection(encode, tokenizer, readIdText(argv.collection as string), argv.out as string, {
       ...opts,
       batchSize: (argv['batch-size'] as number | undefined) ?? opts.batchSize,
       shardSize: (argv['shard-size'] as number | undefined) ?? opts.shardSize,
@@ -267,7 +287,7 @@ const encodeCmd: CommandModule = {
       part: parseShardFlag(argv.shard as string | undefined),
       onShard: (info, skipped) => process.stderr.write(`encode: shard ${info.index} (${info.rows} passages) ${skipped ? 'already done' : 'written'}\n`),
     });
-    model.dispose();
+    await close();
     process.stdout.write(`${manifest.shards.length}/${manifest.shardCount} shards of ${manifest.rows} passages${manifest.complete ? '' : ' (run the other --shard parts to complete)'}\n`);
   },
 };
@@ -285,15 +305,15 @@ const retrieveCmd: CommandModule = {
       .option('qrels', { type: 'string' })
       .option('min-rel', { type: 'number', default: 1 }),
   handler: async (argv) => {
-    const { cfg, settings, model, tokenizer } = await loadStudent(argv);
+    const { cfg, settings, encode, tokenizer, close } = await loadStudent(argv);
     const opts = retrieveOptions(settings);
-    const run = await retrieve(model, tokenizer, await loadIdText(argv.queries as string), argv.index as string, {
+    const run = await retrieve(encode, tokenizer, await loadIdText(argv.queries as string), argv.index as string, {
       ...opts,
       k: (argv.k as number | undefined) ?? opts.k,
       batchSize: (argv['batch-size'] as number | undefined) ?? opts.batchSize,
       onShard: (done, total) => process.stderr.write(`retrieve: shard ${done}/${total}\n`),
     });
-    model.dispose();
+    await close();
     await finishRun(argv, cfg, run, argv.tag as string);
   },
 };

@@ -5,6 +5,7 @@ import { SCORE_FORMATS, type ScoreFormat } from '../teachers/score-file.js';
 import { formatStats, writeScoreStats } from '../teachers/stats.js';
 import { scoreTriples, type TripleInput } from '../teachers/score.js';
 import { BACKEND_CHOICES, initBackend, type BackendChoice } from '../models/engine/backend.js';
+import { INFERENCE_CHOICES, type InferenceChoice } from '../models/engine/inference.js';
 
 const log = (msg: string) => process.stderr.write(`${msg}\n`);
 
@@ -81,6 +82,7 @@ interface ScoreArgs {
   chunk: number;
   limit?: number;
   backend: BackendChoice;
+  inference: InferenceChoice;
 }
 
 const scoreCommand: CommandModule<object, ScoreArgs> = {
@@ -99,7 +101,8 @@ const scoreCommand: CommandModule<object, ScoreArgs> = {
       .option('max-length', { type: 'number', default: 512, describe: 'tokens per [CLS] q [SEP] p [SEP] pair' })
       .option('chunk', { type: 'number', default: 16, describe: 'pairs per forward pass after sorting by length (0: pad the batch to its longest pair)' })
       .option('limit', { type: 'number', describe: 'score only the first N triples' })
-      .option('backend', { choices: BACKEND_CHOICES, default: 'auto' as const }) as unknown as Argv<ScoreArgs>,
+      .option('backend', { choices: BACKEND_CHOICES, default: 'auto' as const })
+      .option('inference', { choices: INFERENCE_CHOICES, default: 'auto' as const, describe: 'engine that scores: auto (ONNX Runtime when the backend is wasm or cpu), tfjs, onnx' }) as unknown as Argv<ScoreArgs>,
   handler: async (a) => {
     await initBackend(a.backend);
     const s = await scoreTriples({
@@ -114,6 +117,8 @@ const scoreCommand: CommandModule<object, ScoreArgs> = {
       maxLength: a['max-length'],
       chunk: a.chunk,
       limit: a.limit,
+      inference: a.inference,
+      log,
     });
     const resumed = s.resumed > 0 ? ` (resumed after ${s.resumed} lines${s.truncated > 0 ? `, cut a torn line of ${s.truncated} bytes` : ''})` : '';
     log(`scored ${s.scored} triples in ${s.seconds.toFixed(1)} s (${((2 * s.scored) / Math.max(s.scoreSeconds, 1e-9)).toFixed(1)} pairs/s in the model); ${s.out} has ${s.lines} lines${resumed}`);

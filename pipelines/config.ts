@@ -15,6 +15,11 @@ export const RunSection = z.strictObject({
   seed: z.number().int().default(42),
   /** Engine backend: auto tries tensorflow (tfjs-node-gpu, tfjs-node), webgpu on a real GPU, wasm, cpu. */
   backend: z.enum(['auto', 'tensorflow', 'webgpu', 'wasm', 'cpu']).default('auto'),
+  /**
+   * Engine for the forward-only work (encode, rerank, retrieve's queries, teachers score, validation): auto
+   * takes ONNX Runtime when the backend is wasm or cpu, the tfjs backend when it is tensorflow or webgpu.
+   */
+  inference: z.enum(['auto', 'tfjs', 'onnx']).default('auto'),
 });
 
 export const Config = z.strictObject({

@@ -10,6 +10,7 @@ import { loadTokenizer } from '../data/tokenizer.js';
 import { loadIdText, readIdText } from '../data/tsv.js';
 import { resolveVocab } from '../data/config.js';
 import { encodeOptions, rerankOptions, retrieveOptions } from '../eval/config.js';
+import { studentEncoder } from '../eval/embed.js';
 import { encodeCollection } from '../eval/vector-index.js';
 import { buildReport, reportMarkdown, writeReport, type Report } from '../eval/report.js';
 import { rerank } from '../eval/rerank.js';
@@ -94,15 +95,17 @@ export async function runQuickstart(o: QuickstartOptions): Promise<QuickstartRes
   stage(4, 're-rank BM25 candidates and retrieve from the encoded collection (dev queries)');
   if (!train.best) throw new Error(`${runDir}: training kept no best/ (is train.validation.every 0?)`);
   const student = await loadDistilBert(path.join(runDir, 'best'));
+  const encoder = await studentEncoder(student, config.run.inference);
+  log(`  inference: ${encoder.engine}`);
   const tokenizer = await loadTokenizer(resolveVocab(config.data.vocab));
   const collection = await loadIdText(f.collection);
   const dev = { queries: await loadIdText(f.queriesDev), qrels: await readQrels(f.qrelsDev), bm25: await readRun(f.bm25Dev) };
   const ev = config.eval;
-  const reranked = await rerank(student, tokenizer, dev.queries, collection, dev.bm25, rerankOptions(config));
+  const reranked = await rerank(encoder.encode, tokenizer, dev.queries, collection, dev.bm25, rerankOptions(config));
   const indexDir = path.join(outDir, 'index');
   await fsp.rm(indexDir, { recursive: true, force: true });
-  await encodeCollection(student, tokenizer, readIdText(f.collection), indexDir, encodeOptions(config, path.join(runDir, 'best')));
-  const retrieved = await retrieve(student, tokenizer, dev.queries, indexDir, retrieveOptions(config));
+  await encodeCollection(encoder.encode, tokenizer, readIdText(f.collection), indexDir, encodeOptions(config, path.join(runDir, 'best')));
+  const retrieved = await retrieve(encoder.encode, tokenizer, dev.queries, indexDir, retrieveOptions(config));
   await writeRun(path.join(outDir, 'runs', 'student.rerank.dev.trec'), reranked, 'student-rerank');
   await writeRun(path.join(outDir, 'runs', 'student.retrieve.dev.trec'), retrieved, 'student-retrieve');
 
@@ -119,6 +122,7 @@ export async function runQuickstart(o: QuickstartOptions): Promise<QuickstartRes
   const reportDir = path.join(outDir, 'report');
   await writeReport(reportDir, report, ev.alpha);
   student.dispose();
+  await encoder.dispose();
 
   const bm25 = report.rows[0].measures;
   const beats: Record<string, boolean> = {};

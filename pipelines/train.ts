@@ -10,8 +10,10 @@ import { prepare } from '../data/prepare.js';
 import { loadTokenizer, type Tokenizer } from '../data/tokenizer.js';
 import { sequenceLengths } from '../eval/config.js';
 import { evaluate } from '../eval/measures.js';
+import { studentEncoder } from '../eval/embed.js';
 import { rerank } from '../eval/rerank.js';
 import { initBackend } from '../models/engine/backend.js';
+import type { InferenceChoice } from '../models/engine/inference.js';
 import { explainWasmError } from '../models/engine/wasm-heap.js';
 import { DistilBert, type DistilBertConfig } from '../models/distilbert.js';
 import { ModelConfig } from '../models/config.js';
@@ -98,7 +100,7 @@ export async function train(config: Config, opts: TrainOptions = {}): Promise<Tr
       const data = await loadValidation(t.validation);
       const tokenizer = await loadTokenizer(resolveVocab(config.data.vocab));
       log(`validation: ${data.run.size} queries, ${data.passages.size} passages, ${t.validation.measure} every ${t.validation.every} steps`);
-      hooks.validate = rerankValidator(model, tokenizer, data, t.validation, sequenceLengths(config.data));
+      hooks.validate = rerankValidator(model, tokenizer, data, t.validation, sequenceLengths(config.data), config.run.inference, log);
     } else {
       log('validation off: set train.validation.queries, qrels, candidates and collection to validate (and keep best/)');
     }
@@ -125,17 +127,31 @@ export async function train(config: Config, opts: TrainOptions = {}): Promise<Tr
   }
 }
 
-/** The validate hook: re-rank the validation candidates with the student, return the configured measure. */
-function rerankValidator(
+/**
+ * The validate hook: re-rank the validation candidates with the student on the engine run.inference picks
+ * (on ONNX Runtime, a graph of the current weights built for each validation), return the configured measure.
+ * The first validation logs the engine.
+ */
+export function rerankValidator(
   model: DistilBert,
   tokenizer: Tokenizer,
   data: ValidationData,
   v: ValidationConfig,
   lengths: { queryMaxLength: number; passageMaxLength: number },
+  inference: InferenceChoice,
+  log: (msg: string) => void,
 ): () => Promise<number> {
+  let first = true;
   return async () => {
-    const run = await rerank(model, tokenizer, data.queries, data.passages, data.run, { ...lengths, batchSize: v.batch_size });
-    return evaluate(data.qrels, run, { measures: [v.measure], minRel: v.min_rel }).measures[v.measure].all;
+    const encoder = await studentEncoder(model, inference);
+    if (first) log(`validation inference: ${encoder.engine}`);
+    first = false;
+    try {
+      const run = await rerank(encoder.encode, tokenizer, data.queries, data.passages, data.run, { ...lengths, batchSize: v.batch_size });
+      return evaluate(data.qrels, run, { measures: [v.measure], minRel: v.min_rel }).measures[v.measure].all;
+    } finally {
+      await encoder.dispose();
+    }
   };
 }
 

@@ -2,6 +2,9 @@ import * as tf from '@tensorflow/tfjs-core';
 import { padRows } from '../data/collate.js';
 import type { Tokenizer } from '../data/tokenizer.js';
 import type { BertCat } from '../models/bert-cat.js';
+import { chooseInference, type InferenceChoice } from '../models/engine/inference.js';
+import { hostWeights } from '../models/onnx/export.js';
+import { OnnxBertCat } from '../models/onnx/inference.js';
 
 /**
  * Scoring `[CLS] query [SEP] passage [SEP]` pairs with BERT_Cat. Pairs are sorted by length and run in
@@ -26,15 +29,43 @@ function padPairs(pairs: EncodedPair[], padId: number): PaddedPairs {
   return { ids, typeIds: padRows(pairs.map((e) => e.typeIds), 0, len).ids, mask, length: len };
 }
 
-/** Scores padded pairs; returns plain numbers [pairs] (no tensors left behind). */
-async function scorePadded(model: BertCat, p: PaddedPairs): Promise<Float32Array> {
-  const n = p.ids.length / p.length;
-  const scores = tf.tidy(() =>
-    model.score(tf.tensor2d(p.ids, [n, p.length], 'int32'), tf.tensor2d(p.typeIds, [n, p.length], 'int32'), tf.tensor2d(p.mask, [n, p.length], 'int32')),
-  );
-  const out = (await scores.data()) as Float32Array; // asynchronous: webgpu cannot read synchronously in Node
-  scores.dispose();
-  return out;
+/**
+ * What scoring needs of BERT_Cat: scores of padded pair batches as plain arrays, so the engine behind it is
+ * the caller's choice: tfjs (tfjsPairScorer) or ONNX Runtime (OnnxBertCat.score).
+ * ids, typeIds, mask: int32 [rows, len] row-major → scores [rows].
+ */
+export type ScoreBatch = (ids: Int32Array, typeIds: Int32Array, mask: Int32Array, rows: number) => Promise<Float32Array>;
+
+/** The tfjs implementation: returns plain numbers (no tensors left behind). */
+export function tfjsPairScorer(model: BertCat): ScoreBatch {
+  return async (ids, typeIds, mask, rows) => {
+    const len = ids.length / rows;
+    const scores = tf.tidy(() => model.score(tf.tensor2d(ids, [rows, len], 'int32'), tf.tensor2d(typeIds, [rows, len], 'int32'), tf.tensor2d(mask, [rows, len], 'int32')));
+    try {
+      return (await scores.data()) as Float32Array; // asynchronous: webgpu cannot read synchronously in Node
+    } finally {
+      scores.dispose();
+    }
+  };
+}
+
+/** A teacher on the engine a run chose, with the line it prints about it. */
+export interface TeacherScorer {
+  score: ScoreBatch;
+  /** The line a run prints, e.g. "ONNX Runtime 1.30.0, cpu provider, 2 threads (auto: tfjs runs on wasm)". */
+  engine: string;
+  /** True on ONNX Runtime: the tfjs model is then no longer needed for scoring. */
+  onnx: boolean;
+  /** Frees what the engine holds (an ONNX Runtime session); the tfjs model stays the caller's. */
+  dispose(): Promise<void>;
+}
+
+/** The teacher on the engine `choice` picks (initBackend first); onnx builds the graph from its weights in memory (no file). */
+export async function teacherScorer(model: BertCat, choice: InferenceChoice): Promise<TeacherScorer> {
+  const plan = await chooseInference(choice);
+  if (plan.engine === 'tfjs') return { score: tfjsPairScorer(model), engine: `tfjs, ${tf.getBackend()} backend (${plan.why})`, onnx: false, dispose: async () => {} };
+  const onnx = await OnnxBertCat.create(model.config, model.form, await hostWeights(model.weights));
+  return { score: (ids, typeIds, mask, rows) => onnx.score(ids, typeIds, mask, rows), engine: `${onnx.onnx.describe()} (${plan.why})`, onnx: true, dispose: () => onnx.dispose() };
 }
 
 export interface PairScoreOptions {
@@ -44,15 +75,17 @@ export interface PairScoreOptions {
   chunk?: number;
 }
 
-/** Tokenizes and scores pairs; scores come back in the order of `pairs`. */
-export async function scorePairs(model: BertCat, tok: Tokenizer, pairs: [string, string][], opts: PairScoreOptions): Promise<Float32Array> {
+/** Tokenizes and scores pairs; scores come back in the order of `pairs`. A BertCat runs through tfjsPairScorer. */
+export async function scorePairs(model: ScoreBatch | BertCat, tok: Tokenizer, pairs: [string, string][], opts: PairScoreOptions): Promise<Float32Array> {
+  const score = typeof model === 'function' ? model : tfjsPairScorer(model);
   const enc = pairs.map(([q, p]) => tok.encodePair(q, p, opts.maxLength));
   const chunk = opts.chunk && opts.chunk > 0 ? opts.chunk : enc.length;
   const order = enc.map((_, i) => i).sort((a, b) => enc[a].ids.length - enc[b].ids.length);
   const out = new Float32Array(enc.length);
   for (let start = 0; start < order.length; start += chunk) {
     const idx = order.slice(start, start + chunk);
-    const s = await scorePadded(model, padPairs(idx.map((i) => enc[i]), tok.padId));
+    const p = padPairs(idx.map((i) => enc[i]), tok.padId);
+    const s = await score(p.ids, p.typeIds, p.mask, idx.length);
     idx.forEach((i, k) => (out[i] = s[k]));
   }
   return out;

@@ -9,7 +9,8 @@ import { loadTokenizer } from '../data/tokenizer.js';
 import { readTriples } from '../data/triples.js';
 import { loadIdText } from '../data/tsv.js';
 import { loadBertCat } from '../models/bert-cat.js';
-import { scorePairs } from './pair-scorer.js';
+import type { InferenceChoice } from '../models/engine/inference.js';
+import { scorePairs, teacherScorer } from './pair-scorer.js';
 import { DurableAppender, recoverLines } from './resume.js';
 import { formatRow } from './score-file.js';
 
@@ -40,6 +41,10 @@ export interface ScoreOptions {
   /** Stop after this many triples in total (for samples and tests). */
   limit?: number;
   quiet?: boolean;
+  /** The engine that scores (models/engine/inference.ts); default tfjs. */
+  inference?: InferenceChoice;
+  /** Where the line saying which engine scores goes (default: nowhere). */
+  log?: (msg: string) => void;
 }
 
 export interface ScoreSummary {
@@ -144,6 +149,12 @@ export async function scoreTriples(opts: ScoreOptions): Promise<ScoreSummary> {
 
   const tok = await loadTokenizer(vocab);
   const model = await loadBertCat(opts.model);
+  const scorer = await teacherScorer(model, opts.inference ?? 'tfjs').catch((e: unknown) => {
+    model.dispose();
+    throw e;
+  });
+  opts.log?.(`inference: ${scorer.engine}`);
+  if (scorer.onnx) model.dispose(); // ONNX Runtime holds its own copy of the weights
   let items: AsyncGenerator<Item>;
   if (input === 'ids') {
     if (!opts.collection || !opts.queries) throw new ConfigError(`${opts.triples} holds id triples: give --collection and --queries`);
@@ -162,7 +173,7 @@ export async function scoreTriples(opts: ScoreOptions): Promise<ScoreSummary> {
     if (batch.length === 0) return;
     const pairs: [string, string][] = [...batch.map((b): [string, string] => [b.query, b.pos]), ...batch.map((b): [string, string] => [b.query, b.neg])];
     const t = performance.now();
-    const s = await scorePairs(model, tok, pairs, { maxLength, chunk: opts.chunk ?? 16 }); // [2B]: positives, then negatives
+    const s = await scorePairs(scorer.score, tok, pairs, { maxLength, chunk: opts.chunk ?? 16 }); // [2B]: positives, then negatives
     scoreSeconds += (performance.now() - t) / 1000;
     await out.appendBatch(batch.map((b, i) => formatRow(s[i], s[batch.length + i], b.triple)).join(''));
     scored += batch.length;
@@ -188,6 +199,7 @@ export async function scoreTriples(opts: ScoreOptions): Promise<ScoreSummary> {
     await out.close();
     bar?.stop();
     model.dispose();
+    await scorer.dispose();
   }
   if (seen < resumed) throw new InputError(opts.out, undefined, `at most ${seen} lines (the triples in ${opts.triples})`, `${resumed}`);
   return { out: opts.out, lines: resumed + scored, resumed, truncated, scored, seconds: (Date.now() - t0) / 1000, scoreSeconds };
