@@ -42,3 +42,21 @@ describe('runDoctor', () => {
     expect(text).toMatch(/libcudart\.so\.11\.0 +CUDA 11 runtime/);
   });
 });
+
+describe('runDoctor: ONNX Runtime', () => {
+  it('reports its version, each provider usable or why not, what run.inference auto picks, and the CUDA 12 libraries', async () => {
+    const r = await runDoctor();
+    const pinned = r.packages.find((p) => p.name === 'onnxruntime-node')?.version;
+    expect(r.onnx.version).toBe(pinned);
+    expect(r.onnx.providers).toContainEqual({ name: 'cpu', usable: true });
+    const cuda = r.onnx.providers.find((p) => p.name === 'cuda')!;
+    if (!cuda.usable) expect(cuda.note).toMatch(/^(not installed: ONNXRUNTIME_NODE_INSTALL=cuda12 node node_modules\/onnxruntime-node\/script\/install\.js|installed, but does not start: .+)$/);
+    // auto picks tensorflow or webgpu where they run; else wasm, where inference goes to ONNX Runtime.
+    expect(r.onnx.inference).toBe(['wasm', 'cpu'].includes(r.auto) ? `onnx (auto: tfjs runs on ${r.auto})` : `tfjs (auto: tfjs runs on ${r.auto})`);
+    expect(r.onnx.cuda.map((l) => l.soname)).toEqual(expect.arrayContaining(['libcudart.so.12', 'libcudnn.so.9']));
+    const text = formatDoctor(r);
+    expect(text).toContain(`ONNX Runtime (inference): ${pinned}\n  cpu         yes\n`);
+    expect(text).toMatch(/^ {2}run\.inference auto picks: (onnx|tfjs) \(auto: tfjs runs on \w+\)$/m);
+    expect(text).toMatch(/^ {4}libcudnn\.so\.9 +cuDNN 9 +(loads|missing)/m);
+  });
+});

@@ -2,7 +2,9 @@ import { existsSync, readFileSync } from 'node:fs';
 import path from 'node:path';
 import { ROOT } from '../../common/paths.js';
 import { initBackend, TENSORFLOW_PACKAGES, type BackendChoice } from './backend.js';
+import { chooseInference } from './inference.js';
 import { checkLibrary, CUDA_LIBS, linkerCache, type LibCheck } from './native-libs.js';
+import { CUDA_INSTALL, onnxRuntimeInfo, ORT_CUDA_LIBS, type OnnxRuntimeInfo } from './onnx-runtime.js';
 import { probeWebgpu, type WebgpuProbe } from './webgpu.js';
 
 /** What `margin-mse doctor` found: every backend, the packages behind them, and what a GPU path lacks. */
@@ -17,6 +19,16 @@ export interface DoctorReport {
   tensorflow: { package: string; installed: boolean; libs: LibCheck[] }[];
   cuda: LibCheck[];
   webgpu: WebgpuProbe;
+  /** ONNX Runtime (the inference engine beside tfjs): version and providers, or why it does not load. */
+  onnx: {
+    version: string | null;
+    error?: string;
+    providers: OnnxRuntimeInfo['providers'];
+    /** What `run.inference: auto` picks here, with the backend `auto` picks. */
+    inference: string;
+    /** What its CUDA 12 provider needs. */
+    cuda: LibCheck[];
+  };
   hints: string[];
   problems: string[];
 }
@@ -28,6 +40,7 @@ export const PACKAGES = [
   '@tensorflow/tfjs-backend-webgpu',
   ...TENSORFLOW_PACKAGES,
   'webgpu',
+  'onnxruntime-node',
 ];
 
 export async function runDoctor(): Promise<DoctorReport> {
@@ -62,6 +75,7 @@ export async function runDoctor(): Promise<DoctorReport> {
   });
   const cuda = CUDA_LIBS.map((l) => checkLibrary(l.soname, l.purpose, cache));
   const webgpu = await probeWebgpu();
+  const onnx = await onnxSection(auto, cache);
 
   const hints: string[] = [];
   if (!backends[0].available) {
@@ -79,6 +93,9 @@ export async function runDoctor(): Promise<DoctorReport> {
     );
   }
   if (!webgpu.adapter) hints.push(...webgpu.hints);
+  if (onnx.providers.some((p) => p.name === 'cuda' && !p.usable) && onnx.cuda.some((l) => l.soname === 'libcuda.so.1' && l.loads)) {
+    hints.push(`ONNX Runtime on the GPU: with CUDA 12 and cuDNN 9 installed, \`${CUDA_INSTALL}\` fetches the CUDA provider (from NuGet); --inference onnx then uses it.`);
+  }
   return {
     node: process.version,
     platform: `${process.platform}-${process.arch}`,
@@ -88,9 +105,22 @@ export async function runDoctor(): Promise<DoctorReport> {
     tensorflow,
     cuda,
     webgpu,
+    onnx,
     hints,
     problems,
   };
+}
+
+async function onnxSection(autoBackend: string, cache: Map<string, string>): Promise<DoctorReport['onnx']> {
+  const cuda = ORT_CUDA_LIBS.map((l) => checkLibrary(l.soname, l.purpose, cache));
+  const plan = await chooseInference('auto', autoBackend);
+  const inference = `${plan.engine} (${plan.why})`;
+  try {
+    const info = await onnxRuntimeInfo();
+    return { version: info.version, providers: info.providers, inference, cuda };
+  } catch (e) {
+    return { version: null, error: (e as Error).message.split('\n')[0], providers: [], inference, cuda };
+  }
 }
 
 /** The report as text for a terminal. */
@@ -108,6 +138,10 @@ export function formatDoctor(r: DoctorReport): string {
   lines.push('', 'CUDA libraries for tfjs-node-gpu (CUDA 11.2, cuDNN 8.1):');
   for (const l of r.cuda) lines.push(libLine(l));
   lines.push('', 'webgpu (Dawn through the `webgpu` package):', ...r.webgpu.lines.map((l) => `  ${l}`));
+  lines.push('', `ONNX Runtime (inference): ${r.onnx.version ?? `does not load: ${r.onnx.error}`}`);
+  for (const p of r.onnx.providers) lines.push(`  ${p.name.padEnd(11)} ${p.usable ? 'yes' : 'no '}${p.note ? `  ${p.note}` : ''}`);
+  lines.push(`  run.inference auto picks: ${r.onnx.inference}`, '', 'CUDA libraries for ONNX Runtime\'s CUDA provider (CUDA 12, cuDNN 9):');
+  for (const l of r.onnx.cuda) lines.push(libLine(l));
   if (r.problems.length > 0) lines.push('', 'problems:', ...r.problems.map((p) => `  - ${p}`));
   if (r.hints.length > 0) lines.push('', 'hints:', ...r.hints.map((h) => `  - ${h}`));
   return lines.join('\n');

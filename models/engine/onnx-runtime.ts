@@ -2,6 +2,7 @@ import { existsSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import path from 'node:path';
 import type { InferenceSession } from 'onnxruntime-node';
+import { GraphBuilder } from '../onnx/graph.js';
 import { processThreads } from './threads.js';
 
 /**
@@ -50,24 +51,51 @@ export function cudaInstalled(): boolean {
   return existsSync(path.join(bindingDir(), 'libonnxruntime_providers_cuda.so'));
 }
 
+/** The command that installs the CUDA 12 provider beside the binding (it downloads from NuGet). */
+export const CUDA_INSTALL = 'ONNXRUNTIME_NODE_INSTALL=cuda12 node node_modules/onnxruntime-node/script/install.js';
+
+/** What the CUDA 12 provider of onnxruntime-node 1.30 loads, besides its own libraries (for `doctor`). */
+export const ORT_CUDA_LIBS: readonly { soname: string; purpose: string }[] = [
+  { soname: 'libcuda.so.1', purpose: 'NVIDIA driver' },
+  { soname: 'libcudart.so.12', purpose: 'CUDA 12 runtime' },
+  { soname: 'libcublas.so.12', purpose: 'cuBLAS (CUDA 12)' },
+  { soname: 'libcublasLt.so.12', purpose: 'cuBLASLt (CUDA 12)' },
+  { soname: 'libcufft.so.11', purpose: 'cuFFT (CUDA 12)' },
+  { soname: 'libcurand.so.10', purpose: 'cuRAND (CUDA 12)' },
+  { soname: 'libcudnn.so.9', purpose: 'cuDNN 9' },
+];
+
 export interface OnnxRuntimeInfo {
   version: string;
-  /** Execution providers this build knows, and whether each can be used here. */
+  /** Execution providers this build knows, and whether each can be used here (or why not). */
   providers: { name: string; usable: boolean; note?: string }[];
 }
 
-/** ONNX Runtime's version and execution providers, for `doctor`. */
+/** y = x + 1: the smallest model a provider can be tried on. */
+function probeModel(): Uint8Array {
+  const g = new GraphBuilder();
+  g.node('Add', [g.input('x', 'float32', ['n']), g.scalar('one', 1)], {}, 'y');
+  g.output('y', 'float32', ['n']);
+  return g.toBytes({ graphName: 'probe' });
+}
+
+/** ONNX Runtime's version and execution providers, for `doctor`; an installed CUDA provider is tried on a tiny model. */
 export async function onnxRuntimeInfo(): Promise<OnnxRuntimeInfo> {
   const ort = await loadOrt();
-  const providers = ort.listSupportedBackends().map(({ name, bundled }) => {
-    if (bundled) return { name, usable: true };
-    if (name === 'cuda') {
-      return cudaInstalled()
-        ? { name, usable: true, note: 'provider libraries installed; needs CUDA 12, cuDNN 9 and a GPU at run time' }
-        : { name, usable: false, note: 'not installed: ONNXRUNTIME_NODE_INSTALL=cuda12 node node_modules/onnxruntime-node/script/install.js' };
-    }
-    return { name, usable: false, note: 'not bundled with onnxruntime-node' };
-  });
+  const providers: OnnxRuntimeInfo['providers'] = [];
+  for (const { name, bundled } of ort.listSupportedBackends()) {
+    if (bundled) providers.push(name === 'cpu' ? { name, usable: true } : { name, usable: true, note: 'bundled, not used by margin-mse (it runs on cpu or cuda)' });
+    else if (name === 'cuda' && !cudaInstalled()) providers.push({ name, usable: false, note: `not installed: ${CUDA_INSTALL}` });
+    else if (name === 'cuda') {
+      try {
+        const s = await createOnnxSession(probeModel(), { provider: 'cuda', threads: 1 });
+        await s.release();
+        providers.push({ name, usable: true, note: '--inference onnx uses it' });
+      } catch (e) {
+        providers.push({ name, usable: false, note: `installed, but does not start: ${(e as Error).message.replace(/^ONNX Runtime: the CUDA provider failed: /, '')}` });
+      }
+    } else providers.push({ name, usable: false, note: `not used by margin-mse${name === 'tensorrt' ? ` (installed with the CUDA provider by ${CUDA_INSTALL})` : ''}` });
+  }
   return { version: ort.env.versions.node ?? ort.env.versions.common, providers };
 }
 
@@ -122,7 +150,7 @@ export async function createOnnxSession(model: Uint8Array, opts: OnnxSessionOpti
   });
 
   if (choice === 'cuda' && !cudaInstalled()) {
-    throw new Error('ONNX Runtime: the CUDA provider is not installed (ONNXRUNTIME_NODE_INSTALL=cuda12 node node_modules/onnxruntime-node/script/install.js)');
+    throw new Error(`ONNX Runtime: the CUDA provider is not installed (${CUDA_INSTALL})`);
   }
   let fallback: string | undefined; // set only when CUDA is installed but did not start
   if (choice !== 'cpu' && cudaInstalled()) {
