@@ -6,7 +6,8 @@ eps 1e-12, post-LN blocks, erf GELU), so no `transformers` install is needed. Me
   - a Margin-MSE training step (forward of queries, positives, negatives; loss; backward; Adam) for the tiny
     student (2 layers, dim 128, 2 heads, FFN 512), batch 32, query 30 / passage 200 tokens;
   - a DistilBERT-size forward (6 layers, dim 768, 12 heads, FFN 3072) over 8 passages of 200 tokens.
-Usage: bench/torch_model.py --threads N [--repeats R] (needs Debian's python3-torch + libopenblas0-pthread).
+Usage: bench/torch_model.py --threads N [--repeats R] [--fwd-rows 8] [--fwd-len 200] (needs Debian's python3-torch +
+libopenblas0-pthread).
 """
 import argparse
 import json
@@ -73,6 +74,8 @@ def main():
     ap = argparse.ArgumentParser()
     ap.add_argument("--threads", type=int, default=1)
     ap.add_argument("--repeats", type=int, default=3)
+    ap.add_argument("--fwd-rows", type=int, default=8)
+    ap.add_argument("--fwd-len", type=int, default=200)
     args = ap.parse_args()
     torch.set_num_threads(args.threads)
     torch.manual_seed(0)
@@ -98,7 +101,7 @@ def main():
         opt.step()
 
     big = DistilBert(vocab, 768, 6, 12, 3072).eval()
-    fp = ids(8, 200)
+    fp = ids(args.fwd_rows, args.fwd_len)
     fm = torch.ones_like(fp)
 
     def forward():
