@@ -1,24 +1,36 @@
 /**
- * Eval benchmarks (`npx tsx bench/eval.ts [--docs N] [--queries N] [--dim N] [--k N] [--loop-docs N] [--backend B] [--measures-only]`):
+ * Eval benchmarks (`npx tsx bench/eval.ts [--docs N] [--queries N] [--dim N] [--k N] [--loop-docs N] [--backend B]
+ * [--rerank-queries N] [--rerank-depth N] [--measures-only | --rerank-only]`):
  * 1. every measure for 7,000 queries x 1,000 docs (goal < 2 s), on an already-sorted run and on a shuffled
  *    one (which measures must rank as trec_eval does);
  * 2. exact top-k (default: 1,000 queries, 1M x 768 float32 documents, k 1,000) with eval/retrieve.ts's
  *    ExactSearch on a tfjs backend, against a plain JS loop (timed on `--loop-docs` documents and scaled
  *    linearly, since the full loop takes tens of minutes; also checks both give the same top-k there) and,
- *    when `import torch` works, PyTorch matmul + topk over the same sizes in the same run (goal: within 2x).
+ *    when `import torch` works, PyTorch matmul + topk over the same sizes in the same run (goal: within 2x);
+ * 3. re-ranking throughput (passages/s) of a DistilBERT-size student (random weights) with eval/rerank.ts over
+ *    MS MARCO passages (../shared's sample triples; default 4 queries x 100 candidates, the config's lengths and
+ *    batch size), on the tfjs backend (`--backend`, default wasm) and on ONNX Runtime (every core, or
+ *    MARGIN_MSE_THREADS) from the same weights (goal: ONNX Runtime >= 4x wasm).
  * Prints a table and writes bench/out/eval.json.
  */
 import { execFileSync } from 'node:child_process';
+import { readFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import * as tf from '@tensorflow/tfjs-core';
 import { writeJsonAtomic } from '../common/atomic.js';
-import { ROOT } from '../common/paths.js';
+import { ROOT, sharedPath } from '../common/paths.js';
 import { rng } from '../common/rng.js';
 import type { Qrels } from '../data/qrels.js';
 import type { Run } from '../data/runs.js';
+import { loadTokenizer } from '../data/tokenizer.js';
 import { initBackend, type BackendChoice } from '../models/engine/backend.js';
+import { DISTILBERT_BASE, DistilBert } from '../models/distilbert.js';
+import { rerankOptions } from '../eval/config.js';
+import { studentEncoder } from '../eval/embed.js';
 import { evaluate } from '../eval/measures.js';
+import { rerank } from '../eval/rerank.js';
+import { Config } from '../pipelines/config.js';
 import { ExactSearch } from '../eval/retrieve.js';
 import { textTable } from '../eval/table.js';
 import { TopK } from '../eval/topk.js';
@@ -167,12 +179,77 @@ async function benchRetrieval(): Promise<Record<string, unknown>> {
   };
 }
 
+/** Queries and passage texts of ../shared's MS MARCO sample triples (query, positive, negative). */
+function sampleTexts(): { queries: string[]; passages: string[] } {
+  const rows = readFileSync(sharedPath('data', 'msmarco-sample', 'triples.train.sample.tsv'), 'utf8').trim().split('\n').map((l) => l.split('\t'));
+  return { queries: [...new Set(rows.map((r) => r[0]))], passages: [...new Set(rows.flatMap((r) => [r[1], r[2]]))] };
+}
+
+interface RerankBench {
+  backend: string;
+  queries: number;
+  depth: number;
+  batchSize: number;
+  passageMaxLength: number;
+  rows: { engine: string; seconds: number; passagesPerSecond: number }[];
+}
+
+/** Re-ranking passages/s on the tfjs backend and on ONNX Runtime, one model, the same candidates. */
+async function benchRerank(): Promise<RerankBench> {
+  const nq = arg('rerank-queries', 4);
+  const depth = arg('rerank-depth', 100);
+  const backend = await initBackend(backendArg(), { quiet: true });
+  const tokenizer = await loadTokenizer(sharedPath('data', 'vocab', 'bert-base-uncased-vocab.txt'));
+  const texts = sampleTexts();
+  const queries = new Map(texts.queries.slice(0, nq).map((q, i) => [`q${i}`, q]));
+  const passages = new Map(texts.passages.map((p, i) => [`p${i}`, p]));
+  // Each query's candidates: `depth` passages taken round-robin from the pool, so queries differ.
+  const run: Run = new Map([...queries.keys()].map((q, i) => [q, Array.from({ length: depth }, (_, d) => ({ docno: `p${(i * depth + d) % passages.size}`, score: depth - d }))]));
+  const opts = rerankOptions(Config.parse({}));
+  const model = DistilBert.random(DISTILBERT_BASE, 3);
+  const rows: RerankBench['rows'] = [];
+  try {
+    for (const choice of ['tfjs', 'onnx'] as const) {
+      const encoder = await studentEncoder(model, choice);
+      process.stderr.write(`re-ranking ${nq} x ${depth} on ${encoder.engine}...\n`);
+      try {
+        await rerank(encoder.encode, tokenizer, new Map([...queries].slice(0, 1)), passages, new Map([...run].slice(0, 1).map(([q, d]) => [q, d.slice(0, 8)])), opts); // warm-up
+        const t0 = performance.now();
+        await rerank(encoder.encode, tokenizer, queries, passages, run, opts);
+        const seconds = (performance.now() - t0) / 1000;
+        rows.push({ engine: encoder.engine, seconds, passagesPerSecond: (nq * depth) / seconds });
+      } finally {
+        await encoder.dispose();
+      }
+    }
+  } finally {
+    model.dispose();
+  }
+  return { backend: backend.name, queries: nq, depth, batchSize: opts.batchSize, passageMaxLength: opts.passageMaxLength, rows };
+}
+
+function rerankTableRows(r: RerankBench): string[][] {
+  const what = `re-ranking: ${r.queries} q x ${r.depth} MS MARCO passages, DistilBERT-size`;
+  return r.rows.map((x, i) => [
+    i === 0 ? what : '',
+    `${x.passagesPerSecond.toFixed(1)} passages/s`,
+    `${x.engine}${i > 0 ? `; ${(x.passagesPerSecond / r.rows[0].passagesPerSecond).toFixed(1)}x the first (goal >= 4)` : ''}`,
+  ]);
+}
+
+if (process.argv.includes('--rerank-only')) {
+  const reranking = await benchRerank();
+  process.stdout.write(`${textTable(['benchmark', 'speed', 'note'], rerankTableRows(reranking))}\nload average ${os.loadavg()[0].toFixed(1)} on ${os.cpus().length} cores\n`);
+  await writeJsonAtomic(path.join(ROOT, 'bench', 'out', 'eval-rerank.json'), { reranking, loadAverage: os.loadavg(), cpus: os.cpus().length, tfjs: tf.version_core });
+  process.exit(0);
+}
 const measures = benchMeasures();
 if (process.argv.includes('--measures-only')) {
   process.stdout.write(`measures: sorted ${measures.sortedSeconds.toFixed(3)} s, unsorted ${measures.shuffledSeconds.toFixed(3)} s (7 measures, 7000 q x 1000 docs); load average ${os.loadavg()[0].toFixed(1)}\n`);
   process.exit(0);
 }
 const retrieval = await benchRetrieval();
+const reranking = await benchRerank();
 const rj = retrieval as { tfjsSeconds: number; engine: string; jsLoop: { scaledSeconds: number; docs: number }; torch: { seconds: number; threads: number }[] | string };
 const torchRows = typeof rj.torch === 'string' ? [['  PyTorch matmul+topk', 'n/a', rj.torch]] : rj.torch.map((t) => [
   `  PyTorch matmul+topk (${t.threads} thread${t.threads > 1 ? 's' : ''})`,
@@ -185,7 +262,8 @@ const rows = [
   [`top-${retrieval.k}: ${retrieval.queries} q x ${retrieval.docs} x ${retrieval.dim}, tfjs ${retrieval.backend}`, `${rj.tfjsSeconds.toFixed(2)} s`, rj.engine.replace(/^using \w+: /, '')],
   [`  plain JS loop (${rj.jsLoop.docs} docs, scaled)`, `${rj.jsLoop.scaledSeconds.toFixed(1)} s`, `tfjs ${(rj.jsLoop.scaledSeconds / rj.tfjsSeconds).toFixed(1)}x faster`],
   ...torchRows,
+  ...rerankTableRows(reranking),
 ];
 process.stdout.write(`${textTable(['benchmark', 'time', 'note'], rows)}\n`);
 process.stdout.write(`top-k agreement with the JS loop: ${((retrieval.topkAgreementWithLoop as number) * 100).toFixed(2)}%; load average ${os.loadavg()[0].toFixed(1)} on ${os.cpus().length} cores\n`);
-await writeJsonAtomic(path.join(ROOT, 'bench', 'out', 'eval.json'), { measures, retrieval, loadAverage: os.loadavg(), cpus: os.cpus().length, tfjs: tf.version_core });
+await writeJsonAtomic(path.join(ROOT, 'bench', 'out', 'eval.json'), { measures, retrieval, reranking, loadAverage: os.loadavg(), cpus: os.cpus().length, tfjs: tf.version_core });
