@@ -2,6 +2,7 @@ import { existsSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import path from 'node:path';
 import type { InferenceSession } from 'onnxruntime-node';
+import { ConfigError } from '../../common/config.js';
 import { GraphBuilder } from '../onnx/graph.js';
 import { processThreads } from './threads.js';
 
@@ -34,7 +35,7 @@ export function loadOrt(): Promise<Ort> {
     (m) => (m.default ?? m) as Ort,
     (e: unknown) => {
       ortPromise = null;
-      throw new Error(`ONNX Runtime (onnxruntime-node) could not load: ${(e as Error).message.split('\n')[0]}`);
+      throw new ConfigError(`ONNX Runtime (onnxruntime-node) could not load: ${(e as Error).message.split('\n')[0]}`);
     },
   );
   return ortPromise;
@@ -150,14 +151,14 @@ export async function createOnnxSession(model: Uint8Array, opts: OnnxSessionOpti
   });
 
   if (choice === 'cuda' && !cudaInstalled()) {
-    throw new Error(`ONNX Runtime: the CUDA provider is not installed (${CUDA_INSTALL})`);
+    throw new ConfigError(`ONNX Runtime: the CUDA provider is not installed (${CUDA_INSTALL})`);
   }
   let fallback: string | undefined; // set only when CUDA is installed but did not start
   if (choice !== 'cpu' && cudaInstalled()) {
     try {
       return make('cuda', await ort.InferenceSession.create(model, { ...base, executionProviders: ['cuda', 'cpu'] }));
     } catch (e) {
-      if (choice === 'cuda') throw new Error(`ONNX Runtime: the CUDA provider failed: ${(e as Error).message.split('\n')[0]}`);
+      if (choice === 'cuda') throw new ConfigError(`ONNX Runtime: the CUDA provider failed: ${(e as Error).message.split('\n')[0]}`);
       fallback = (e as Error).message.split('\n')[0];
     }
   }
