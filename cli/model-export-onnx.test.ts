@@ -57,13 +57,29 @@ describe('margin-mse model export-onnx', () => {
     const out = path.join(tmp.dir, 'teacher.onnx');
     const r = await cli('--model', sharedPath('goldens', 'bert-cat-tiny'), '--out', out, '--kind', 'bert-cat');
     expect(r.code, r.out).toBe(0);
-    expect(r.out).toContain('BERT_Cat (hf form), 2 layers, hidden 32');
+    expect(r.out).toContain('BERT_Cat (hf form, bert encoder), 2 layers, hidden 32');
     const g = await golden('bert-cat-tiny');
     const session = await ort.InferenceSession.create(out, { intraOpNumThreads: 1 });
     try {
       const res = await session.run({ input_ids: int64(g.input_ids), attention_mask: int64(g.attention_mask), token_type_ids: int64(g.token_type_ids) });
       expect(compare('scores', res.score.data as Float32Array, g.scores, 1e-4).maxRel).toBeLessThan(1e-4);
       expect(res.logits.dims).toEqual([g.scores.length, 1]);
+    } finally {
+      await session.release();
+    }
+  }, 120_000);
+
+  it('writes a matchmaker BERT_Cat with a DistilBERT encoder (model_type BERT_Cat) to the PyTorch scores', async () => {
+    const dir = path.join(ROOT, 'parity', 'goldens', 'bert-cat-distilbert-tiny');
+    const out = path.join(tmp.dir, 'teacher-distilbert.onnx');
+    const r = await cli('--model', dir, '--out', out);
+    expect(r.code, r.out).toBe(0);
+    expect(r.out).toContain('BERT_Cat (matchmaker form, distilbert encoder), 2 layers, hidden 32');
+    const g = JSON.parse(await fsp.readFile(path.join(dir, 'golden.json'), 'utf8'));
+    const session = await ort.InferenceSession.create(out, { intraOpNumThreads: 1 });
+    try {
+      const res = await session.run({ input_ids: int64(g.input_ids), attention_mask: int64(g.attention_mask), token_type_ids: int64(g.token_type_ids) });
+      expect(compare('scores', res.score.data as Float32Array, g.scores, 1e-4).maxRel).toBeLessThan(1e-4);
     } finally {
       await session.release();
     }
@@ -76,7 +92,7 @@ describe('margin-mse model export-onnx', () => {
     const out = path.join(tmp.dir, 'none.onnx');
     const r = await cli('--model', dir, '--out', out);
     expect(r.code).toBe(1);
-    expect(r.out.trim()).toBe(`margin-mse: ${dir}/config.json: expected model_type "distilbert" (bert-dot) or "bert" (bert-cat); pass --kind for other folders, got "roberta"`);
+    expect(r.out.trim()).toBe(`margin-mse: ${dir}/config.json: expected model_type "distilbert" (bert-dot), "bert" or "BERT_Cat" (bert-cat); pass --kind for other folders, got "roberta"`);
     await expect(fsp.stat(out)).rejects.toThrow();
   }, 60_000);
 });

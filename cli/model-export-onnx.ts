@@ -19,7 +19,7 @@ const command: CommandModule<object, ExportOnnxArgs> = {
     y
       .option('model', { type: 'string', demandOption: true, describe: 'model folder (config.json + weights)' })
       .option('out', { type: 'string', demandOption: true, describe: '.onnx file to write (atomically)' })
-      .option('kind', { choices: ONNX_KINDS, describe: 'default: from config.json (distilbert → bert-dot, bert → bert-cat)' }) as unknown as Argv<ExportOnnxArgs>,
+      .option('kind', { choices: ONNX_KINDS, describe: 'default: from config.json (model_type distilbert → bert-dot, bert or BERT_Cat → bert-cat)' }) as unknown as Argv<ExportOnnxArgs>,
   handler: async (a) => {
     // The weights only pass through tfjs on their way to the graph: the cpu backend holds them without a wasm start.
     await initBackend('cpu', { quiet: true });

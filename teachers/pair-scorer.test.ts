@@ -1,6 +1,7 @@
 import { promises as fsp } from 'node:fs';
+import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { sharedPath } from '../common/paths.js';
+import { ROOT, sharedPath } from '../common/paths.js';
 import { loadTokenizer, type Tokenizer } from '../data/tokenizer.js';
 import { loadBertCat, type BertCat } from '../models/bert-cat.js';
 import { testBackend } from '../models/engine/testing.js';
@@ -42,6 +43,20 @@ describe('BERT_Cat pair scoring on ONNX Runtime and on tfjs', () => {
       expect(new Set(a).size).toBeGreaterThan(n); // the pairs really score differently
     } finally {
       await onnx.dispose();
+    }
+  });
+
+  it('scores alike with a DistilBERT encoder (matchmaker form)', async () => {
+    const cat = await loadBertCat(path.join(ROOT, 'parity', 'goldens', 'bert-cat-distilbert-tiny'));
+    const onnx = await teacherScorer(cat, 'onnx');
+    try {
+      const opts = { maxLength: 64, chunk: 16 };
+      const a = await scorePairs(cat, tok, pairs, opts); // a BertCat runs on tfjs
+      const b = await scorePairs(onnx.score, tok, pairs, opts);
+      expect(compare('scores', b, a, TOL).maxRel).toBeLessThan(TOL);
+    } finally {
+      await onnx.dispose();
+      cat.dispose();
     }
   });
 });

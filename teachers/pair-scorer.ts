@@ -64,7 +64,7 @@ export interface TeacherScorer {
 export async function teacherScorer(model: BertCat, choice: InferenceChoice): Promise<TeacherScorer> {
   const plan = await chooseInference(choice);
   if (plan.engine === 'tfjs') return { score: tfjsPairScorer(model), engine: `tfjs, ${tf.getBackend()} backend (${plan.why})`, onnx: false, dispose: async () => {} };
-  const onnx = await OnnxBertCat.create(model.config, model.form, await hostWeights(model.weights));
+  const onnx = await OnnxBertCat.create(model.config, model.form, await hostWeights(model.weights), { encoder: model.encoder });
   return { score: (ids, typeIds, mask, rows) => onnx.score(ids, typeIds, mask, rows), engine: `${onnx.onnx.describe()} (${plan.why})`, onnx: true, dispose: () => onnx.dispose() };
 }
 

@@ -16,7 +16,7 @@ import { bertCatOnnx, bertDotOnnx, hostWeights } from './export.js';
 export type OnnxKind = 'bert-dot' | 'bert-cat';
 export const ONNX_KINDS: readonly OnnxKind[] = ['bert-dot', 'bert-cat'];
 
-/** The kind config.json names: model_type distilbert → bert-dot, bert → bert-cat. */
+/** The kind config.json names: model_type distilbert → bert-dot, bert (HF) or BERT_Cat (matchmaker) → bert-cat. */
 export async function kindOfFolder(dir: string): Promise<OnnxKind> {
   const file = path.join(dir, 'config.json');
   let raw: { model_type?: unknown };
@@ -26,8 +26,8 @@ export async function kindOfFolder(dir: string): Promise<OnnxKind> {
     throw new InputError(file, undefined, 'a readable JSON config (or pass --kind)', (e as Error).message.split('\n')[0]);
   }
   if (raw.model_type === 'distilbert') return 'bert-dot';
-  if (raw.model_type === 'bert') return 'bert-cat';
-  throw new InputError(file, undefined, 'model_type "distilbert" (bert-dot) or "bert" (bert-cat); pass --kind for other folders', JSON.stringify(raw.model_type ?? null));
+  if (raw.model_type === 'bert' || raw.model_type === 'BERT_Cat') return 'bert-cat';
+  throw new InputError(file, undefined, 'model_type "distilbert" (bert-dot), "bert" or "BERT_Cat" (bert-cat); pass --kind for other folders', JSON.stringify(raw.model_type ?? null));
 }
 
 export interface ExportedOnnx {
@@ -54,11 +54,11 @@ export async function exportOnnxFile(dir: string, out: string, kind?: OnnxKind):
   } else {
     const model = await loadBertCat(dir);
     try {
-      bytes = bertCatOnnx(model.config, model.form, await hostWeights(model.weights));
+      bytes = bertCatOnnx(model.config, model.form, await hostWeights(model.weights), { encoder: model.encoder });
     } finally {
       model.dispose();
     }
-    summary = `BERT_Cat (${model.form} form), ${model.config.num_hidden_layers} layers, hidden ${model.config.hidden_size}`;
+    summary = `BERT_Cat (${model.form} form, ${model.encoder} encoder), ${model.config.num_hidden_layers} layers, hidden ${model.config.hidden_size}`;
   }
   await fsp.mkdir(path.dirname(path.resolve(out)), { recursive: true });
   await writeFileAtomic(out, bytes);

@@ -1,9 +1,10 @@
 import { promises as fsp } from 'node:fs';
+import path from 'node:path';
 import * as tf from '@tensorflow/tfjs-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { sharedPath } from '../../common/paths.js';
+import { ROOT, sharedPath } from '../../common/paths.js';
 import { rng } from '../../common/rng.js';
-import { BertCat, BertCatConfig } from '../bert-cat.js';
+import { BertCat, BertCatConfig, loadBertCat } from '../bert-cat.js';
 import { DISTILBERT_BASE, DistilBert, distilbertShapes, type DistilBertConfig } from '../distilbert.js';
 import { initBackend } from '../engine/backend.js';
 import { compare } from '../../parity/reference.js';
@@ -243,5 +244,24 @@ describe('BERT_Cat on ONNX Runtime', () => {
   it('refuses an hf checkpoint without its pooler', async () => {
     const noPooler = new Map([...hf].filter(([name]) => !name.startsWith('bert.pooler.')));
     await expect(OnnxBertCat.create(config, 'hf', noPooler, OPTS)).rejects.toThrow("missing weight 'bert.pooler.dense.weight'");
+  });
+
+  it('gives PyTorch scores and CLS vectors with a DistilBERT encoder (parity/goldens/bert-cat-distilbert-tiny), token types unused', async () => {
+    const dir = path.join(ROOT, 'parity', 'goldens', 'bert-cat-distilbert-tiny');
+    const gd = JSON.parse(await fsp.readFile(path.join(dir, 'golden.json'), 'utf8')) as Golden;
+    const tfModel = await loadBertCat(dir);
+    expect(tfModel.encoder).toBe('distilbert');
+    const model = await OnnxBertCat.create(tfModel.config, tfModel.form, await hostWeights(tfModel.weights), { ...OPTS, cls: true, encoder: 'distilbert' });
+    tfModel.dispose();
+    try {
+      const rows = gd.input_ids.length;
+      const { scores, cls } = await model.forward(flat(gd.input_ids), flat(gd.token_type_ids), flat(gd.attention_mask), rows);
+      expect(compare('scores', scores, gd.scores, TOL).maxRel).toBeLessThan(TOL);
+      expect(compare('cls', cls, gd.cls.flat(), TOL).maxRel).toBeLessThan(TOL);
+      const zeros = new Int32Array(flat(gd.token_type_ids).length);
+      expect(compare('types', await model.score(flat(gd.input_ids), zeros, flat(gd.attention_mask), rows), scores, 0).ok).toBe(true);
+    } finally {
+      await model.dispose();
+    }
   });
 });

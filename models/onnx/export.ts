@@ -1,5 +1,5 @@
 import type * as tf from '@tensorflow/tfjs-core';
-import type { BertCatConfig, BertCatForm } from '../bert-cat.js';
+import type { BertCatConfig, BertCatEncoder, BertCatForm } from '../bert-cat.js';
 import type { DistilBertConfig } from '../distilbert.js';
 import { BERT_LAYER_NAMES, DISTILBERT_LAYER_NAMES, LAYER_NORM_EPS } from '../transformer.js';
 import { EncoderNodes, WeightReader, type HostWeights } from './encoder.js';
@@ -15,7 +15,8 @@ import { GraphBuilder } from './graph.js';
  *   themselves with CLS pooling (transformers.js feature-extraction, Vespa's and Qdrant's HF embedders).
  * - BERT_Cat: `input_ids`, `attention_mask`, `token_type_ids` → `score` [batch] and `logits` [batch, 1]
  *   (BertForSequenceClassification's output name); with `{ cls: true }` also `cls` [batch, dim] (the
- *   last layer's [CLS] vector before the pooler), for parity checks.
+ *   last layer's [CLS] vector before the pooler), for parity checks. A DistilBERT encoder has no token types:
+ *   its graph still takes `token_type_ids` (unused), so every BERT_Cat file is fed alike.
  *
  * The result is the ONNX file's bytes: write them to a .onnx file, or hand them to createOnnxSession.
  */
@@ -72,13 +73,25 @@ const CAT_FORMS: Record<BertCatForm, { prefix: string; head: string }> = {
   matchmaker: { prefix: 'bert_model.', head: '_classification_layer' },
 };
 
+/** Where each encoder keeps its blocks (after the form's prefix) and their names, as models/bert-cat.ts. */
+const CAT_ENCODERS: Record<BertCatEncoder, { layerPrefix: string; names: typeof BERT_LAYER_NAMES }> = {
+  bert: { layerPrefix: 'encoder.layer.', names: BERT_LAYER_NAMES },
+  distilbert: { layerPrefix: 'transformer.layer.', names: DISTILBERT_LAYER_NAMES },
+};
+
 /**
- * The BERT_Cat teacher as an ONNX model, in either checkpoint form: score = head(tanh(pooler(CLS))), or
- * head(CLS) for a matchmaker checkpoint saved without a pooler (decided, as models/bert-cat.ts does, by the
- * presence of the pooler's weights).
+ * The BERT_Cat teacher as an ONNX model, in either checkpoint form and with either encoder (BERT, or
+ * DistilBERT in the matchmaker form): score = head(tanh(pooler(CLS))), or head(CLS) for a checkpoint without
+ * a pooler (decided, as models/bert-cat.ts does, by the presence of the pooler's weights).
  */
-export function bertCatOnnx(config: BertCatConfig, form: BertCatForm, weights: HostWeights, opts: { cls?: boolean } = {}): Uint8Array {
+export function bertCatOnnx(
+  config: BertCatConfig,
+  form: BertCatForm,
+  weights: HostWeights,
+  opts: { cls?: boolean; encoder?: BertCatEncoder } = {},
+): Uint8Array {
   const { prefix, head } = CAT_FORMS[form];
+  const encoder = opts.encoder ?? 'bert';
   const H = config.hidden_size;
   const g = new GraphBuilder();
   const ids = g.input('input_ids', 'int64', ['batch', 'sequence']);
@@ -89,15 +102,14 @@ export function bertCatOnnx(config: BertCatConfig, form: BertCatForm, weights: H
   const h = nodes.encoder(
     {
       prefix,
-      layerPrefix: 'encoder.layer.',
-      names: BERT_LAYER_NAMES,
+      ...CAT_ENCODERS[encoder],
       layers: config.num_hidden_layers,
       dim: H,
       heads: config.num_attention_heads,
       hidden: config.intermediate_size,
       vocab: config.vocab_size,
       maxPositions: config.max_position_embeddings,
-      typeVocab: config.type_vocab_size,
+      typeVocab: encoder === 'bert' ? config.type_vocab_size : undefined,
       eps: config.layer_norm_eps,
     },
     ids,
@@ -115,7 +127,7 @@ export function bertCatOnnx(config: BertCatConfig, form: BertCatForm, weights: H
   if (opts.cls) g.output('cls', 'float32', ['batch', H]);
   return g.toBytes({
     graphName: 'bert_cat',
-    docString: `margin-mse BERT_Cat cross-encoder (${form} form${pooled ? ', pooler' : ', no pooler'}): score = logits[:, 0]`,
-    metadata: { kind: 'bert-cat', form, max_position_embeddings: String(config.max_position_embeddings) },
+    docString: `margin-mse BERT_Cat cross-encoder (${form} form, ${encoder} encoder${pooled ? ', pooler' : ', no pooler'}): score = logits[:, 0]`,
+    metadata: { kind: 'bert-cat', form, encoder, max_position_embeddings: String(config.max_position_embeddings) },
   });
 }

@@ -1,4 +1,4 @@
-import type { BertCatConfig, BertCatForm } from '../bert-cat.js';
+import type { BertCatConfig, BertCatEncoder, BertCatForm } from '../bert-cat.js';
 import type { DistilBertConfig } from '../distilbert.js';
 import { createOnnxSession, type OnnxSession, type OnnxSessionOptions } from '../engine/onnx-runtime.js';
 import type { HostWeights } from './encoder.js';
@@ -67,9 +67,14 @@ export class OnnxBertCat {
     private readonly withCls: boolean,
   ) {}
 
-  /** `cls: true` adds the [CLS] vectors to the graph (for forward()). */
-  static async create(config: BertCatConfig, form: BertCatForm, weights: HostWeights, opts: OnnxSessionOptions & { cls?: boolean } = {}): Promise<OnnxBertCat> {
-    const onnx = await createOnnxSession(bertCatOnnx(config, form, weights, { cls: opts.cls }), opts);
+  /** `cls: true` adds the [CLS] vectors to the graph (for forward()); `encoder` as BertCat.encoder (default bert). */
+  static async create(
+    config: BertCatConfig,
+    form: BertCatForm,
+    weights: HostWeights,
+    opts: OnnxSessionOptions & { cls?: boolean; encoder?: BertCatEncoder } = {},
+  ): Promise<OnnxBertCat> {
+    const onnx = await createOnnxSession(bertCatOnnx(config, form, weights, { cls: opts.cls, encoder: opts.encoder }), opts);
     return new OnnxBertCat(config, onnx, opts.cls ?? false);
   }
 
