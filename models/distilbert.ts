@@ -1,5 +1,5 @@
 import * as tf from '@tensorflow/tfjs-core';
-import { clsVectors, DISTILBERT_LAYER_NAMES, embed, encoderStack, layerShapes, layerWeights, type EmbeddingWeights, type LayerWeights } from './transformer.js';
+import { clsVectors, DISTILBERT_LAYER_NAMES, embed, encoderStack, layerShapes, layerWeights, type EmbeddingWeights, type EncoderOptions, type LayerWeights, type Recompute } from './transformer.js';
 
 /**
  * HF DistilBertConfig, with its config.json field names. Only the size fields shape the network; the others
@@ -66,6 +66,11 @@ export function checkConfig(c: Record<string, unknown>): string[] {
 export class DistilBert {
   private readonly emb: EmbeddingWeights;
   private readonly layers: LayerWeights[];
+  /**
+   * What each block keeps for the backward pass when `encode` is not told (models/ops/encoder-layer.ts):
+   * 'layers' recomputes each block in its backward, for a fraction of the activation memory.
+   */
+  recompute: Recompute = 'none';
 
   /** Takes ownership of `weights` (names and shapes as distilbertShapes; checked by the loaders). */
   constructor(
@@ -119,10 +124,11 @@ export class DistilBert {
 
   /**
    * The [CLS] vectors of the last layer. ids, mask: int32 [b, L] (mask 1 = token, 0 = padding) → [b, dim].
-   * Pure tensor math: call inside tf.tidy or a gradient function.
+   * `opts.recompute` defaults to the model's `recompute`. Pure tensor math: call inside tf.tidy or a gradient function.
    */
-  encode(ids: tf.Tensor2D, mask: tf.Tensor2D): tf.Tensor2D {
-    return tf.tidy(() => clsVectors(encoderStack(embed(ids, this.emb), mask, this.layers, this.config.n_heads)));
+  encode(ids: tf.Tensor2D, mask: tf.Tensor2D, opts: EncoderOptions = {}): tf.Tensor2D {
+    const recompute = opts.recompute ?? this.recompute;
+    return tf.tidy(() => clsVectors(encoderStack(embed(ids, this.emb), mask, this.layers, this.config.n_heads, { recompute })));
   }
 
   /** The parameters, in HF order (all of them train). */

@@ -1,4 +1,9 @@
 import * as tf from '@tensorflow/tfjs-core';
+import { clsVectors, embedding } from './ops/embedding.js';
+import { encoderBlock, RECOMPUTE_CHOICES, type Recompute } from './ops/encoder-layer.js';
+import { gelu } from './ops/gelu.js';
+import { LAYER_NORM_EPS, layerNorm as layerNormOp } from './ops/layer-norm.js';
+import { linearForward, type LinearWeights } from './ops/linear.js';
 
 /**
  * The post-LN transformer encoder shared by the DistilBERT student (models/distilbert.ts) and the BERT
@@ -14,11 +19,7 @@ import * as tf from '@tensorflow/tfjs-core';
  * All functions are pure tensor math: call them inside tf.tidy or a gradient function.
  */
 
-/** A torch Linear: y = x Wᵀ + b. */
-export interface LinearWeights {
-  weight: tf.Tensor; // [out, in]
-  bias: tf.Tensor; // [out]
-}
+export type { LinearWeights };
 
 export interface LayerNormWeights {
   weight: tf.Tensor; // [dim] (gamma)
@@ -109,26 +110,12 @@ export function layerShapes(names: LayerNames, dim: number, hidden: number): [st
   });
 }
 
-export const LAYER_NORM_EPS = 1e-12;
-
 /** x Wᵀ + b over the last axis. x: [..., in] → [..., out]. */
-export function linear(x: tf.Tensor, w: LinearWeights): tf.Tensor {
-  const inDim = x.shape[x.shape.length - 1];
-  const outDim = w.weight.shape[0];
-  const x2 = tf.reshape(x, [-1, inDim]); // [rows, in]
-  const y = tf.add(tf.matMul(x2, w.weight, false, true), w.bias); // [rows, out]
-  return tf.reshape(y, [...x.shape.slice(0, -1), outDim]);
-}
+export const linear = linearForward;
 
-/** LayerNorm over the last axis with the biased variance, as torch. x: [..., dim]. */
+/** LayerNorm over the last axis with the biased variance, as torch (one op; see models/ops/layer-norm.ts). x: [..., dim]. */
 export function layerNorm(x: tf.Tensor, w: LayerNormWeights, eps = LAYER_NORM_EPS): tf.Tensor {
-  const { mean, variance } = tf.moments(x, -1, true); // [..., 1]
-  return tf.add(tf.mul(tf.mul(tf.sub(x, mean), tf.rsqrt(tf.add(variance, eps))), w.weight), w.bias);
-}
-
-/** GELU with erf (torch's default `gelu`, not the tanh approximation): x/2 (1 + erf(x/√2)). */
-export function gelu(x: tf.Tensor): tf.Tensor {
-  return tf.mul(tf.mul(x, 0.5), tf.add(tf.erf(tf.mul(x, Math.SQRT1_2)), 1));
+  return layerNormOp(x, w.weight, w.bias, eps);
 }
 
 /**
@@ -142,59 +129,29 @@ export function additiveMask(mask: tf.Tensor): tf.Tensor {
 }
 
 /**
- * Embeddings: word[ids] + position[0..L) (+ tokenType[typeIds]), then LayerNorm. A gather, so the gradient
- * reaches the word embedding rows that were used (tfjs: UnsortedSegmentSum, ENGINE's scatter-add kernel).
+ * Embeddings: word[ids] + position[0..L) (+ tokenType[typeIds]), then LayerNorm, as one op whose gradient
+ * reaches the word embedding rows that were used through one scatter-add (models/ops/embedding.ts).
  * ids, typeIds: int32 [b, L] → [b, L, dim].
  */
 export function embed(ids: tf.Tensor, w: EmbeddingWeights, typeIds?: tf.Tensor): tf.Tensor {
-  const [b, L] = ids.shape;
-  const dim = w.word.shape[1]!;
-  if (L > w.position.shape[0]) throw new Error(`sequence length ${L} exceeds max_position_embeddings ${w.position.shape[0]}`);
-  const words = tf.reshape(tf.gather(w.word, tf.reshape(ids, [-1])), [b, L, dim]); // [b, L, dim]
-  let x = tf.add(words, tf.slice(w.position, [0, 0], [L, dim])); // + [L, dim], broadcast over b
-  if (w.tokenType) {
-    const types = tf.reshape(tf.gather(w.tokenType, tf.reshape(typeIds ?? tf.zerosLike(ids), [-1])), [b, L, dim]);
-    x = tf.add(x, types);
-  }
-  return layerNorm(x, w.norm);
+  return embedding(ids, w, typeIds);
+}
+
+export interface EncoderOptions {
+  /** What each block keeps for the backward pass (models/ops/encoder-layer.ts); default 'none'. */
+  recompute?: Recompute;
 }
 
 /**
- * Multi-head self-attention. x: [b, L, dim], bias: [b, 1, 1, L] from additiveMask → [b, L, dim]
- * (before the residual). Queries are scaled by 1/√(head dim) before the product, as DistilBERT does.
+ * The stack of blocks, each one op on the gradient tape (models/ops/encoder-layer.ts): post-LN, LN(x + Attn(x))
+ * then LN(h + FFN(h)), multi-head self-attention with the additive padding mask, erf-GELU FFN.
+ * x: [b, L, dim] embeddings, mask: int32 [b, L] → last hidden state [b, L, dim].
  */
-function selfAttention(x: tf.Tensor, bias: tf.Tensor, w: LayerWeights, nHeads: number): tf.Tensor {
-  const [b, L, dim] = x.shape;
-  const dh = dim / nHeads;
-  // [b, L, dim] → [b, heads, L, dh]
-  const heads = (t: tf.Tensor) => tf.transpose(tf.reshape(t, [b, L, nHeads, dh]), [0, 2, 1, 3]);
-  const q = heads(tf.mul(linear(x, w.query), 1 / Math.sqrt(dh)));
-  const k = heads(linear(x, w.key));
-  const v = heads(linear(x, w.value));
-  const scores = tf.add(tf.matMul(q, k, false, true), bias); // [b, heads, L, L]
-  const probs = tf.softmax(scores); // over keys (last axis)
-  const context = tf.matMul(probs, v); // [b, heads, L, dh]
-  const merged = tf.reshape(tf.transpose(context, [0, 2, 1, 3]), [b, L, dim]);
-  return linear(merged, w.attnOut);
-}
-
-/** One post-LN block: LN(x + Attn(x)), then LN(h + FFN(h)). x: [b, L, dim] → [b, L, dim]. */
-function encoderLayer(x: tf.Tensor, bias: tf.Tensor, w: LayerWeights, nHeads: number): tf.Tensor {
-  const h = layerNorm(tf.add(x, selfAttention(x, bias, w, nHeads)), w.attnNorm);
-  const ffn = linear(gelu(linear(h, w.ffnIn)), w.ffnOut); // [b, L, hidden] inside
-  return layerNorm(tf.add(h, ffn), w.outNorm);
-}
-
-/** The stack of blocks. x: [b, L, dim] embeddings, mask: int32 [b, L] → last hidden state [b, L, dim]. */
-export function encoderStack(x: tf.Tensor, mask: tf.Tensor, layers: readonly LayerWeights[], nHeads: number): tf.Tensor {
+export function encoderStack(x: tf.Tensor, mask: tf.Tensor, layers: readonly LayerWeights[], nHeads: number, opts: EncoderOptions = {}): tf.Tensor {
   const bias = additiveMask(mask);
   let h = x;
-  for (const w of layers) h = encoderLayer(h, bias, w, nHeads);
+  for (const w of layers) h = encoderBlock(h, bias, w, nHeads, opts.recompute ?? 'none');
   return h;
 }
 
-/** The [CLS] (first position) vectors. h: [b, L, dim] → [b, dim]. */
-export function clsVectors(h: tf.Tensor): tf.Tensor2D {
-  const [b, , dim] = h.shape;
-  return tf.reshape(tf.slice(h, [0, 0, 0], [b, 1, dim]), [b, dim]) as tf.Tensor2D;
-}
+export { clsVectors, gelu, LAYER_NORM_EPS, RECOMPUTE_CHOICES, type Recompute };
