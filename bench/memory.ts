@@ -31,6 +31,7 @@ import { ROOT } from '../common/paths.js';
 import type { TripleBatch } from '../data/batch.js';
 import { DistilBert } from '../models/distilbert.js';
 import { initBackend, type BackendChoice } from '../models/engine/backend.js';
+import { RECOMPUTE_CHOICES, type Recompute } from '../models/transformer.js';
 import { Adam } from '../train/adam.js';
 import { marginMse } from '../train/losses.js';
 import { batchGradients } from '../train/step.js';
@@ -164,8 +165,9 @@ async function child(): Promise<void> {
     await initBackend(backendName, { quiet: true });
     if (tf.getBackend() !== 'wasm') throw new Error('buffer tracking is written for the wasm backend');
     const backend = tf.backend() as BackendWasm;
+    if (!RECOMPUTE_CHOICES.includes(recompute as Recompute)) throw new Error(`--recompute: expected one of ${RECOMPUTE_CHOICES.join(', ')}`);
     const model = DistilBert.random({ n_layers: layers }, 1);
-    if (recompute !== 'none') throw new Error(`recompute ${recompute} is not implemented`);
+    model.recompute = recompute as Recompute;
     const adam = new Adam(model.weights);
     const student = bertDotStudent(model);
     const tb = batchOf(batch);
@@ -267,7 +269,7 @@ const predict = (f: Fit, layers: number, batch: number) => f.fixed + f.perLayer 
 async function main(): Promise<void> {
   const layerList = list(arg('layers', '1,2,3'));
   const batchList = list(arg('batches', '1,2,3,4'));
-  const modes = arg('recompute', 'none').split(',');
+  const modes = arg('recompute', 'none,layers').split(',');
   const backend = arg('backend', 'wasm');
   const loadBefore = os.loadavg()[0];
   const measures: Measure[] = [];
@@ -283,7 +285,7 @@ async function main(): Promise<void> {
     }
   }
 
-  const keys = ['buffers', 'engine', 'heap', 'rss'] as const;
+  const keys = ['buffers', 'buffersGradients', 'engine', 'heap', 'rss'] as const;
   const fits: Record<string, Record<string, Fit & { paper: number }>> = {};
   for (const recompute of modes) {
     fits[recompute] = {};
