@@ -82,10 +82,9 @@ export class Adam {
 
 /**
  * One parameter's update: the formula above kernel by kernel, as the one expression it replaced computed it
- * (bit-identical), but each intermediate freed as soon as the next one exists, so at most two full-size
- * intermediates live beside p, m, v and g (the one-expression tidy kept ~13 until it ended: for the word
- * embedding about 1.2 GB). Each variable takes its new value as soon as it is final (m, then v, then p); no
- * value changes, since each new value reads only the old value of its own variable.
+ * (bit-identical), with every intermediate freed as soon as the next one exists and the moments updated in
+ * place (m takes b1 m, then b1 m + (1 - b1) g), so at most two full-size temporaries live beside p, m, v and g
+ * (the one-expression tidy kept ~13 until it ended: for the word embedding about 1.2 GB).
  */
 function update(
   p: tf.Variable,
@@ -100,22 +99,19 @@ function update(
     x.dispose();
     return y;
   };
-  const sum = (a: tf.Tensor, b: tf.Tensor) => {
-    const y = tf.add(a, b);
-    tf.dispose([a, b]);
-    return y;
-  };
   const assign = (variable: tf.Variable, value: tf.Tensor) => {
     variable.assign(value);
     value.dispose(); // the variable holds its own reference
   };
+  const addTo = (variable: tf.Variable, t: tf.Tensor) => assign(variable, then(t, (x) => tf.add(variable, x)));
   // m = b1 m + (1 - b1) g
-  assign(m, sum(tf.mul(m, c.beta1), tf.mul(g, 1 - c.beta1)));
+  assign(m, tf.mul(m, c.beta1));
+  addTo(m, tf.mul(g, 1 - c.beta1));
   // v = b2 v + (1 - b2) g²
-  assign(v, sum(tf.mul(v, c.beta2), then(tf.mul(g, g), (gg) => tf.mul(gg, 1 - c.beta2))));
+  assign(v, tf.mul(v, c.beta2));
+  addTo(v, then(tf.mul(g, g), (gg) => tf.mul(gg, 1 - c.beta2)));
   // p = p - stepSize · m / (sqrt(v) / sqrt(bc2) + eps)
   const denom = then(then(tf.sqrt(v), (r) => tf.div(r, c.bc2Sqrt)), (d) => tf.add(d, c.eps));
-  const ratio = tf.div(m, denom);
-  denom.dispose();
-  assign(p, then(then(ratio, (r) => tf.mul(r, c.stepSize)), (d) => tf.sub(p, d)));
+  const delta = then(then(denom, (d) => tf.div(m, d)), (r) => tf.mul(r, c.stepSize));
+  assign(p, then(delta, (d) => tf.sub(p, d)));
 }
