@@ -4,11 +4,15 @@
  * own step (train/step.ts batchGradients, then Adam.apply), no accumulation. Each (layers, batch, recompute) runs
  * in a fresh child process, so the high-water marks are that step's alone. Per step it records:
  *   - buffers: the high-water mark of the backend's live tensor buffers, each buffer once (the bench wraps the
- *     wasm backend's allocate and free; views and saved clones share one buffer and count once). This is the
- *     figure a GPU or native backend would hold; the weights and Adam's state are included.
+ *     wasm backend's allocate and free from before the model exists; views and saved clones share one buffer and
+ *     count once; kernels' own temporaries count). What a GPU or native backend would hold; weights and Adam's
+ *     state included. Also split: during batchGradients, during Adam.apply, before the embedding's first
+ *     table-size gradient (activationPeak: the forward and the blocks' backward), the state before the step
+ *     (weights + Adam) and `saved`, what is live beyond that state when the backward pass starts (a probe on
+ *     the loss): the activations kept for the backward, PyTorch's saved tensors' counterpart.
  *   - engine: the high-water mark of tfjs's own accounting, tf.memory().numBytes, sampled at every allocation.
- *     It counts every tensor handle in full, so a reshaped view or a clone saved for the backward pass counts
- *     again: an upper bound, kept because it is what tfjs reports.
+ *     It counts every tensor handle in full (a reshaped view or a clone saved for the backward counts again)
+ *     and misses kernels' internal temporaries: reported because it is what tfjs says, not relied on.
  *   - heap: the wasm heap's size after the step (backend.wasm.HEAPU8.length; it only grows, so it is the
  *     high-water mark including the allocator's overhead and fragmentation, and XNNPACK's packed weights).
  *   - rss: the process's peak resident memory (process.resourceUsage().maxRSS).
@@ -29,7 +33,7 @@ import type { BackendWasm } from '@tensorflow/tfjs-backend-wasm';
 import { writeJsonAtomic } from '../common/atomic.js';
 import { ROOT } from '../common/paths.js';
 import type { TripleBatch } from '../data/batch.js';
-import { DistilBert } from '../models/distilbert.js';
+import { DISTILBERT_BASE, DistilBert } from '../models/distilbert.js';
 import { initBackend, type BackendChoice } from '../models/engine/backend.js';
 import { RECOMPUTE_CHOICES, type Recompute } from '../models/transformer.js';
 import { Adam } from '../train/adam.js';
@@ -54,6 +58,9 @@ interface Measure {
   buffers?: number; // high-water of live backend buffers over the whole step
   buffersGradients?: number; // ... during batchGradients
   buffersAdam?: number; // ... during Adam.apply
+  state?: number; // live buffers before the step: weights and Adam's moments
+  saved?: number; // live buffers when the backward pass starts, less `state`: what the forward kept for it
+  activationPeak?: number; // high-water before the embedding's table-size gradient: the forward and the blocks' backward
   engine?: number;
   heap?: number;
   rss?: number;
@@ -114,10 +121,11 @@ function batchOf(size: number): TripleBatch {
  * Wraps the wasm backend's allocation (move) and release (disposeData) to follow the bytes of live buffers,
  * and samples tf.memory().numBytes at each allocation. Measurement only: the bench's own process.
  */
-function trackBuffers(backend: BackendWasm) {
+function trackBuffers(backend: BackendWasm, tableBytes: number) {
   const sizes = new Map<object, number>();
   let live = 0;
   const marks = { buffers: 0, engine: 0 };
+  let beforeTable: number | undefined; // high-water when the first table-size buffer of a step was allocated
   const sample = () => {
     marks.buffers = Math.max(marks.buffers, live);
     marks.engine = Math.max(marks.engine, tf.memory().numBytes);
@@ -127,6 +135,7 @@ function trackBuffers(backend: BackendWasm) {
     sample(); // the engine has tracked the previous tensor by now
     move(dataId, values, shape, dtype, refCount);
     const bytes = dtype === 'string' ? 0 : shape.reduce((a, b) => a * b, 1) * (dtype === 'bool' ? 1 : 4);
+    if (bytes === tableBytes && beforeTable === undefined) beforeTable = marks.buffers;
     sizes.set(dataId, bytes);
     live += bytes;
     sample();
@@ -142,8 +151,13 @@ function trackBuffers(backend: BackendWasm) {
     return freed;
   };
   return {
+    /** The bytes live now. */
+    live: () => live,
+    /** The high-water mark before the step's first word-table-size buffer (the embedding's gradient). */
+    beforeTable: () => beforeTable,
     /** Starts a new high-water mark at the current level. */
     reset() {
+      beforeTable = undefined;
       marks.buffers = live;
       marks.engine = tf.memory().numBytes;
     },
@@ -165,16 +179,30 @@ async function child(): Promise<void> {
     await initBackend(backendName, { quiet: true });
     if (tf.getBackend() !== 'wasm') throw new Error('buffer tracking is written for the wasm backend');
     const backend = tf.backend() as BackendWasm;
+    // Installed before the model exists, so the weights and Adam's state are counted as live buffers.
+    const tracker = trackBuffers(backend, DISTILBERT_BASE.vocab_size * DISTILBERT_BASE.dim * 4);
     if (!RECOMPUTE_CHOICES.includes(recompute as Recompute)) throw new Error(`--recompute: expected one of ${RECOMPUTE_CHOICES.join(', ')}`);
     const model = DistilBert.random({ n_layers: layers }, 1);
     model.recompute = recompute as Recompute;
     const adam = new Adam(model.weights);
     const student = bertDotStudent(model);
     const tb = batchOf(batch);
-    const tracker = trackBuffers(backend);
+    // The loss's gradient is the first the backward pass computes: a probe there sees what the forward kept.
+    let atBackward = 0;
+    const probe = tf.customGrad((...x: (tf.Tensor | tf.GradSaveFunc)[]) => ({
+      value: tf.clone(x[0] as tf.Tensor),
+      gradFunc: (dy: tf.Tensor) => {
+        atBackward = tracker.live();
+        return tf.clone(dy);
+      },
+    }));
+    const loss: typeof marginMse = (...args) => probe(marginMse(...args)) as tf.Scalar;
+    out.state = tracker.live();
     tracker.reset();
     const t0 = performance.now();
-    const { grads } = await batchGradients(student, marginMse, tb, 1);
+    const { grads } = await batchGradients(student, loss, tb, 1);
+    out.saved = atBackward - out.state;
+    out.activationPeak = tracker.beforeTable();
     const afterGradients = tracker.read();
     tracker.reset();
     adam.apply(grads, 1e-5);
@@ -285,7 +313,7 @@ async function main(): Promise<void> {
     }
   }
 
-  const keys = ['buffers', 'buffersGradients', 'engine', 'heap', 'rss'] as const;
+  const keys = ['buffers', 'buffersGradients', 'activationPeak', 'saved', 'engine', 'heap', 'rss'] as const;
   const fits: Record<string, Record<string, Fit & { paper: number }>> = {};
   for (const recompute of modes) {
     fits[recompute] = {};
@@ -343,6 +371,20 @@ async function main(): Promise<void> {
     console.log(`${label.padEnd(24)} ${mib(f.fixed).padStart(6)} ${mib(f.perLayer).padStart(6)} ${mib(f.perTriple).padStart(6)} ${mib(f.perTripleLayer).padStart(6)}   ${gib(f.paper).padStart(6)}`);
   for (const [recompute, byKey] of Object.entries(fits)) for (const [key, f] of Object.entries(byKey)) fitLine(`tfjs ${key} (${recompute})`, f);
   for (const [key, f] of Object.entries(torch.fits)) fitLine(`pytorch ${key}`, f);
+  // The step's peak is the larger of two regimes: activations (the forward and the blocks' backward; grows with
+  // the batch) and the end of the backward and Adam (all gradients, the embedding's dense table gradients; fixed).
+  // At the measured sizes the second often wins, so the paper's estimate takes the larger extrapolation.
+  const estimates = Object.fromEntries(
+    Object.entries(fits).map(([recompute, byKey]) => {
+      const paper = Math.max(byKey.activationPeak?.paper ?? 0, byKey.buffers?.paper ?? 0);
+      const savedRatio = byKey.saved && torch.fits.saved ? byKey.saved.perTripleLayer / torch.fits.saved.perTripleLayer : null;
+      console.log(
+        `paper step estimate (recompute ${recompute}): ${gib(paper)} GiB peak of live buffers; saved per triple per layer ` +
+          `${mib(byKey.saved?.perTripleLayer)} MiB${savedRatio == null ? '' : ` = ${savedRatio.toFixed(2)}x pytorch's ${mib(torch.fits.saved.perTripleLayer)} MiB`}`,
+      );
+      return [recompute, { paperPeak: paper, savedVsTorch: savedRatio }];
+    }),
+  );
   if (torch.paper) {
     const t = torch.paper;
     console.log(`pytorch paper step measured: accounted ${gib(t.accounted_bytes)} GiB (saved ${gib(t.saved_bytes)}, weights ${gib(t.weight_bytes)}, grads ${gib(t.grad_bytes)}, adam ${gib(t.adam_bytes)}), max RSS ${gib(t.max_rss_bytes)} GiB`);
@@ -361,6 +403,7 @@ async function main(): Promise<void> {
     backend,
     measures,
     fits,
+    estimates,
     torch,
   });
 }
