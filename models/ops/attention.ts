@@ -11,15 +11,21 @@ export function attentionForward(qs: tf.Tensor, k: tf.Tensor, v: tf.Tensor, bias
 }
 
 /**
- * dContext → dqs, dk, dv. The softmax's backward is tfjs's own (dS = P ⊙ dP - P Σ(P ⊙ dP)); the mask bias has no
- * gradient and is not needed. dContext, qs, k, v: [b, heads, L, dh]; probs: [b, heads, L, L].
+ * dContext → dqs, dk, dv. The softmax's backward as dS = P ⊙ (dP - Σ(P ⊙ dP)) over keys, freeing each
+ * [b, heads, L, L] temporary once used (at most two beside P); the mask bias has no gradient and is not needed.
+ * dContext, qs, k, v: [b, heads, L, dh]; probs: [b, heads, L, L].
  */
 export function attentionBackward(dContext: tf.Tensor, qs: tf.Tensor, k: tf.Tensor, v: tf.Tensor, probs: tf.Tensor): { dqs: tf.Tensor; dk: tf.Tensor; dv: tf.Tensor } {
   return tf.tidy(() => {
     const dv = tf.matMul(probs, dContext, true, false); // [b, heads, L, dh]
     const dProbs = tf.matMul(dContext, v, false, true); // [b, heads, L, L]
     const pdp = tf.mul(dProbs, probs);
-    const dScores = tf.sub(pdp, tf.mul(tf.sum(pdp, -1, true), probs)); // [b, heads, L, L]
+    const rowSums = tf.sum(pdp, -1, true); // [b, heads, L, 1]
+    pdp.dispose();
+    const centered = tf.sub(dProbs, rowSums);
+    dProbs.dispose();
+    const dScores = tf.mul(probs, centered); // [b, heads, L, L]
+    centered.dispose();
     return { dqs: tf.matMul(dScores, k), dk: tf.matMul(dScores, qs, true, false), dv };
   });
 }

@@ -21,9 +21,12 @@ export function embedding(ids: tf.Tensor, w: EmbeddingWeights, typeIds?: tf.Tens
   return customOp('Embedding', inputs, (save) => {
     const flatIds = tf.reshape(ids, [-1]); // [b L]
     const flatTypes = tokenType ? tf.reshape(typeIds ?? tf.zerosLike(ids), [-1]) : undefined; // [b L]
-    let x = tf.add(tf.reshape(tf.gather(w.word, flatIds), [b, L, dim]), tf.slice(w.position, [0, 0], [L, dim])); // + [L, dim] over b
-    if (tokenType && flatTypes) x = tf.add(x, tf.reshape(tf.gather(tokenType, flatTypes), [b, L, dim]));
+    const x = tf.tidy(() => {
+      const words = tf.add(tf.reshape(tf.gather(w.word, flatIds), [b, L, dim]), tf.slice(w.position, [0, 0], [L, dim])); // + [L, dim] over b
+      return tokenType && flatTypes ? tf.add(words, tf.reshape(tf.gather(tokenType, flatTypes), [b, L, dim])) : words;
+    });
     const { y, xhat, rstd } = layerNormForward(x, w.norm.weight, w.norm.bias, LAYER_NORM_EPS);
+    x.dispose();
     save([flatIds, xhat, rstd, w.norm.weight, ...(flatTypes ? [flatTypes] : [])]);
     return {
       value: y,

@@ -48,21 +48,29 @@ function activationsFrom([x, qs, k, v, probs, merged, xhat1, rstd1, h, u, xhat2,
 
 /**
  * One post-LN block, LN(x + Attn(x)) then LN(h + FFN(h)), with the kernels and order of the composite it
- * replaced (outputs bit-identical). x: [b, L, dim], bias: [b, 1, 1, L] → y [b, L, dim] and the activations.
+ * replaced (outputs bit-identical). Each stage runs in its own tidy, so its temporaries (unscaled queries,
+ * scores, pre-bias products, GELU's output, LayerNorm's moments) are freed before the next stage instead of
+ * living until the block ends. x: [b, L, dim], bias: [b, 1, 1, L] → y [b, L, dim] and the activations.
  */
 function blockForward(x: tf.Tensor, bias: tf.Tensor, w: LayerWeights, nHeads: number): { y: tf.Tensor; acts: Activations } {
   const [b, L, dim] = x.shape;
   const dh = dim / nHeads;
   const heads = (t: tf.Tensor) => tf.transpose(tf.reshape(t, [b, L, nHeads, dh]), [0, 2, 1, 3]); // [b, L, dim] → [b, H, L, dh]
-  const qs = heads(tf.mul(linearForward(x, w.query), 1 / Math.sqrt(dh)));
-  const k = heads(linearForward(x, w.key));
-  const v = heads(linearForward(x, w.value));
-  const { context, probs } = attentionForward(qs, k, v, bias);
-  const merged = tf.reshape(tf.transpose(context, [0, 2, 1, 3]), [b, L, dim]);
-  const ln1 = layerNormForward(tf.add(x, linearForward(merged, w.attnOut)), w.attnNorm.weight, w.attnNorm.bias, LAYER_NORM_EPS);
+  const qs = tf.tidy(() => heads(tf.mul(linearForward(x, w.query), 1 / Math.sqrt(dh))));
+  const k = tf.tidy(() => heads(linearForward(x, w.key)));
+  const v = tf.tidy(() => heads(linearForward(x, w.value)));
+  const [probs, merged] = tf.tidy(() => {
+    const att = attentionForward(qs, k, v, bias);
+    return [att.probs, tf.reshape(tf.transpose(att.context, [0, 2, 1, 3]), [b, L, dim])];
+  });
+  const r1 = tf.tidy(() => tf.add(x, linearForward(merged, w.attnOut)));
+  const ln1 = layerNormForward(r1, w.attnNorm.weight, w.attnNorm.bias, LAYER_NORM_EPS);
+  r1.dispose();
   const h = ln1.y;
-  const u = linearForward(h, w.ffnIn); // [b, L, hidden]
-  const ln2 = layerNormForward(tf.add(h, linearForward(geluForward(u), w.ffnOut)), w.outNorm.weight, w.outNorm.bias, LAYER_NORM_EPS);
+  const u = tf.tidy(() => linearForward(h, w.ffnIn)); // [b, L, hidden]
+  const r2 = tf.tidy(() => tf.add(h, linearForward(geluForward(u), w.ffnOut)));
+  const ln2 = layerNormForward(r2, w.outNorm.weight, w.outNorm.bias, LAYER_NORM_EPS);
+  r2.dispose();
   return { y: ln2.y, acts: { x, qs, k, v, probs, merged, ln1: { xhat: ln1.xhat, rstd: ln1.rstd }, h, u, ln2: { xhat: ln2.xhat, rstd: ln2.rstd } } };
 }
 

@@ -16,10 +16,13 @@ export interface LayerNormSaved {
  * x: [..., dim], gamma, beta: [dim].
  */
 export function layerNormForward(x: tf.Tensor, gamma: tf.Tensor, beta: tf.Tensor, eps: number): LayerNormSaved & { y: tf.Tensor } {
-  const { mean, variance } = tf.moments(x, -1, true); // [..., 1]
-  const rstd = tf.rsqrt(tf.add(variance, eps)); // [..., 1]
-  const xhat = tf.mul(tf.sub(x, mean), rstd); // [..., dim]
-  return { y: tf.add(tf.mul(xhat, gamma), beta), xhat, rstd };
+  const [y, xhat, rstd] = tf.tidy(() => {
+    const { mean, variance } = tf.moments(x, -1, true); // [..., 1]
+    const r = tf.rsqrt(tf.add(variance, eps)); // [..., 1]
+    const xh = tf.mul(tf.sub(x, mean), r); // [..., dim]
+    return [tf.add(tf.mul(xh, gamma), beta), xh, r];
+  });
+  return { y, xhat, rstd };
 }
 
 /**
