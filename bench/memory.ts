@@ -39,7 +39,7 @@ import { RECOMPUTE_CHOICES, type Recompute } from '../models/transformer.js';
 import { Adam } from '../train/adam.js';
 import { marginMse } from '../train/losses.js';
 import { batchGradients } from '../train/step.js';
-import { bertDotStudent } from '../train/student-model.js';
+import { bertDotStudent } from '../train/bert-dot-student.js';
 
 const Q_LEN = 30;
 const P_LEN = 200;

@@ -3,7 +3,7 @@ import { afterAll, describe, expect, it } from 'vitest';
 import { Adam } from '../../train/adam.js';
 import { marginMse } from '../../train/losses.js';
 import { batchGradients } from '../../train/step.js';
-import { bertDotStudent } from '../../train/student-model.js';
+import { bertDotStudent } from '../../train/bert-dot-student.js';
 import { DistilBert } from '../distilbert.js';
 import { initBackend } from '../engine/backend.js';
 import { additiveMask, type EmbeddingWeights, type LayerWeights } from '../transformer.js';
