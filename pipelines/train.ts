@@ -85,6 +85,7 @@ export async function train(config: Config, opts: TrainOptions = {}): Promise<Tr
   const model = ckpt
     ? DistilBert.random(ckpt.modelConfig as Partial<DistilBertConfig>, config.run.seed) // weights come from the checkpoint
     : await modelFromConfig(config.model as Record<string, unknown>, config.run.seed);
+  model.recompute = t.recompute;
   if (model.config.vocab_size < manifest.vocab_size) {
     throw new ConfigError(`model vocab_size ${model.config.vocab_size} is smaller than the data's vocabulary (${manifest.vocab_size})`);
   }

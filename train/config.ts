@@ -1,4 +1,5 @@
 import { z } from 'zod';
+import { RECOMPUTE_CHOICES } from '../models/transformer.js';
 import { LOSS_NAMES } from './losses.js';
 
 /** Validation during training: re-rank a candidate run for held-out queries and compute one measure. */
@@ -34,6 +35,12 @@ export const TrainConfig = z.strictObject({
   batch_size: z.number().int().positive().default(32),
   /** Split each batch into this many micro-batches whose gradients are summed (same update, less memory). */
   accumulation_steps: z.number().int().positive().default(1),
+  /**
+   * What each encoder block keeps for the backward pass (models/ops/encoder-layer.ts): `none` its activations,
+   * `layers` only its input, recomputing the block in the backward (activation checkpointing: same loss and
+   * gradients, a fraction of the activation memory, about one more forward pass per step).
+   */
+  recompute: z.enum(RECOMPUTE_CHOICES).default('none'),
   lr: z.number().positive().default(7e-6),
   adam: z
     .strictObject({

@@ -13,8 +13,8 @@ import { linearBackward, linearForward } from './linear.js';
  * - `layers`: only the block's input; the backward runs the block's forward again (activation checkpointing),
  *   about one more forward pass per step for a fraction of the activation memory.
  */
-export type Recompute = 'none' | 'layers';
-export const RECOMPUTE_CHOICES: readonly Recompute[] = ['none', 'layers'];
+export const RECOMPUTE_CHOICES = ['none', 'layers'] as const;
+export type Recompute = (typeof RECOMPUTE_CHOICES)[number];
 
 /** The block's parameters in the op's input order (after x); `fromList` inverts it. */
 const KEYS = ['query', 'key', 'value', 'attnOut', 'attnNorm', 'ffnIn', 'ffnOut', 'outNorm'] as const;
