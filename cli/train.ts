@@ -1,8 +1,11 @@
 import type { CommandModule } from 'yargs';
-import { loadConfig } from '../common/config.js';
+import { ConfigError, loadConfig } from '../common/config.js';
 import { Config } from '../pipelines/config.js';
 import { NonFiniteError } from '../train/nonfinite.js';
 import { exportRun, train } from '../pipelines/train.js';
+import { deviceMemory, planForConfig } from '../pipelines/memory-plan.js';
+import { describePlan } from '../train/memory-plan.js';
+import { MEMORY_EXAMPLES, parseMemory } from '../train/memory-size.js';
 
 const exportCommand: CommandModule = {
   command: 'export',
@@ -18,15 +21,44 @@ const exportCommand: CommandModule = {
 };
 
 /**
+ * `margin-mse train plan --config F [--memory 11GiB] [--set k=v ...] [--json]`: the step's memory from a short
+ * measured profile (train/memory-plan.ts), and the accumulation_steps that fits the memory (the flag, else
+ * run.device_memory). Progress on stderr, the plan on stdout; exit 1 when nothing fits.
+ */
+const planCommand: CommandModule = {
+  command: 'plan',
+  describe: "predict a training step's peak memory (weights, Adam, gradients, activations) and the accumulation_steps that fits",
+  builder: (y) =>
+    y
+      .option('config', { type: 'string', describe: 'YAML config (sections run, data, model, train, eval)' })
+      .option('set', { type: 'string', array: true, default: [], describe: 'override, e.g. --set train.batch_size=64' })
+      .option('memory', { type: 'string', describe: 'device memory to fit, e.g. 11GiB, 11GB, 11000MiB (default run.device_memory)' })
+      .option('json', { type: 'boolean', default: false, describe: 'print the plan as JSON' }),
+  handler: async (argv) => {
+    let memory: number | null = null;
+    if (argv.memory !== undefined) {
+      memory = parseMemory(String(argv.memory));
+      if (memory === null) throw new ConfigError(`--memory ${argv.memory}: expected ${MEMORY_EXAMPLES}`);
+    }
+    const config = await loadConfig(Config, argv.config as string | undefined, (argv.set as string[]) ?? []);
+    memory ??= deviceMemory(config);
+    const plan = await planForConfig(config, memory, (line) => process.stderr.write(`${line}\n`));
+    process.stdout.write(argv.json ? `${JSON.stringify(plan, null, 2)}\n` : `${describePlan(plan).join('\n')}\n`);
+    if (memory !== null && !plan.choice) process.exitCode = 1;
+  },
+};
+
+/**
  * `margin-mse train --config F [--set k=v ...] [--resume]` trains; `margin-mse train export --run DIR [--out DIR]`
  * exports. The command is thin: it resolves the config and calls pipelines/train.ts.
  */
 const command: CommandModule = {
   command: 'train',
-  describe: 'train the BERT_Dot student (Margin-MSE); `train export` writes a run as a HF folder',
+  describe: 'train the BERT_Dot student (Margin-MSE); `train plan` predicts its memory; `train export` writes a run as a HF folder',
   builder: (y) =>
     y
       .command(exportCommand)
+      .command(planCommand)
       .option('config', { type: 'string', describe: 'YAML config (sections run, data, model, train, eval)' })
       .option('set', { type: 'string', array: true, default: [], describe: 'override, e.g. --set train.lr=1e-5' })
       .option('resume', { type: 'boolean', default: false, describe: "continue the run's latest checkpoint" }),

@@ -3,6 +3,7 @@ import { DataConfig } from '../data/config.js';
 import { EvalConfig } from '../eval/config.js';
 import { ModelConfig } from '../models/config.js';
 import { TrainConfig } from '../train/config.js';
+import { MEMORY_EXAMPLES, parseMemory } from '../train/memory-size.js';
 
 /**
  * The whole config tree. Each stage owns its section's schema (in its own folder); this file only
@@ -20,6 +21,12 @@ export const RunSection = z.strictObject({
    * takes ONNX Runtime when the backend is wasm or cpu, the tfjs backend when it is tensorflow or webgpu.
    */
   inference: z.enum(['auto', 'tfjs', 'onnx']).default('auto'),
+  /** The training device's memory (e.g. 11GiB), for `train.accumulation_steps: auto`; a bare number is bytes. */
+  device_memory: z
+    .union([z.number(), z.string()])
+    .refine((v) => parseMemory(v) !== null, `expected ${MEMORY_EXAMPLES}`)
+    .nullable()
+    .default(null),
 });
 
 export const Config = z.strictObject({
@@ -28,5 +35,9 @@ export const Config = z.strictObject({
   model: ModelConfig.default(ModelConfig.parse({})),
   train: TrainConfig.default(TrainConfig.parse({})),
   eval: EvalConfig.default(EvalConfig.parse({})),
+}).superRefine((c, ctx) => {
+  if (c.train.accumulation_steps === 'auto' && c.run.device_memory === null) {
+    ctx.addIssue({ code: 'custom', path: ['train', 'accumulation_steps'], message: `auto needs run.device_memory (${MEMORY_EXAMPLES}) to plan for` });
+  }
 });
 export type Config = z.output<typeof Config>;

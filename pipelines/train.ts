@@ -17,6 +17,7 @@ import type { InferenceChoice } from '../models/engine/inference.js';
 import { explainWasmError } from '../models/engine/wasm-heap.js';
 import { DistilBert, type DistilBertConfig } from '../models/distilbert.js';
 import { ModelConfig } from '../models/config.js';
+import { resolveAccumulation } from './memory-plan.js';
 import { loadDistilBert, saveDistilBert } from '../models/weights/hf.js';
 import { latestCheckpoint, loadCheckpoint } from '../train/checkpoint.js';
 import type { ValidationConfig } from '../train/config.js';
@@ -74,7 +75,8 @@ export async function train(config: Config, opts: TrainOptions = {}): Promise<Tr
   }
   if (opts.command) await fsp.appendFile(path.join(runDir, 'command.txt'), `${opts.command}\n`);
 
-  const t = config.train;
+  // Before the backend starts, so the memory plan's probes have the device to themselves.
+  const t = { ...config.train, accumulation_steps: await resolveAccumulation(config, log, checkpointDir ?? undefined) };
   await initBackend(config.run.backend);
   const { cacheDir, manifest } = await prepare(config.data, { onProgress: () => {} });
   if (LOSSES[t.loss].needsTeacher && !manifest.has_teacher) {

@@ -33,8 +33,12 @@ export const TrainConfig = z.strictObject({
   loss: z.enum(LOSS_NAMES).default('margin-mse'),
   /** Triples per optimizer step. */
   batch_size: z.number().int().positive().default(32),
-  /** Split each batch into this many micro-batches whose gradients are summed (same update, less memory). */
-  accumulation_steps: z.number().int().positive().default(1),
+  /**
+   * Split each batch into this many micro-batches whose gradients are summed (same update, less memory).
+   * `auto`: the fewest that fit `run.device_memory`, from a measured memory plan (train/memory-plan.ts) made
+   * before the first step; a step that does not fit even one triple at a time stops the run there.
+   */
+  accumulation_steps: z.union([z.number().int().positive(), z.literal('auto')]).default(1),
   /**
    * What each encoder block keeps for the backward pass (models/ops/encoder-layer.ts): `none` its activations,
    * `layers` only its input, recomputing the block in the backward (activation checkpointing: same loss and

@@ -58,6 +58,8 @@ export async function runLoop(o: LoopOptions): Promise<TrainSummary> {
   const cfg = o.config;
   const log = o.log ?? ((m: string) => process.stderr.write(`${m}\n`));
   const lossFn = LOSSES[cfg.loss].fn;
+  const accumulation = cfg.accumulation_steps;
+  if (accumulation === 'auto') throw new Error("runLoop: accumulation_steps 'auto' is resolved by the driver (pipelines/memory-plan.ts) before the loop");
   const measure = cfg.validation.measure;
   const metricsFile = path.join(o.runDir, 'metrics.jsonl');
   const appendRow = (row: MetricsRow) => fsp.appendFile(metricsFile, `${JSON.stringify(row)}\n`);
@@ -107,7 +109,7 @@ export async function runLoop(o: LoopOptions): Promise<TrainSummary> {
       }
       // scores → loss → gradients
       const lr = lrAt(state.step + 1, sched) * state.lrScale;
-      const { loss, grads } = await batchGradients(o.student, lossFn, batch, cfg.accumulation_steps);
+      const { loss, grads } = await batchGradients(o.student, lossFn, batch, accumulation);
       const gradNorm = Number.isFinite(loss) ? await globalNorm(grads) : NaN;
       const bad = checkFinite(state, { loss, gradNorm, triples: batch.size }, cfg, lastCheckpoint);
       if (bad) {

@@ -18,7 +18,7 @@ import { writeSafetensors } from './safetensors.js';
 const IGNORED = [/^vocab_transform\./, /^vocab_layer_norm\./, /^vocab_projector\./, /^embeddings\.position_ids$/];
 
 /** Reads and checks a folder's config.json as a DistilBertConfig. */
-async function readDistilBertConfig(dir: string): Promise<DistilBertConfig> {
+export async function readDistilBertConfig(dir: string): Promise<DistilBertConfig> {
   const file = path.join(dir, 'config.json');
   let raw: Record<string, unknown>;
   try {
