@@ -203,5 +203,8 @@ export function describePlan(plan: MemoryPlan): string[] {
     ),
   ];
   if (plan.memory !== null) lines.push('', choiceLine(plan));
+  if (plan.backend === 'wasm') {
+    lines.push("note: live buffers are what a GPU or native backend would hold; a run on wasm itself has a 4 GiB heap, and its allocator's overhead on top");
+  }
   return lines;
 }
