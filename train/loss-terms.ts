@@ -1,0 +1,116 @@
+import * as tf from '@tensorflow/tfjs-core';
+import { z } from 'zod';
+import { GROUP_LOSS_NAMES, GROUP_LOSSES, type GroupLossName, type ScoreInputs } from './group-losses.js';
+
+/**
+ * A training loss as the config states it (`train.loss`): one loss name, or a weighted list of terms
+ * `[{name, weight, ...options}]` summed as Σ weight · loss. Each term has a key that names it in metrics and
+ * in loss goldens: the name with `_` for `-`, then each option as name and value (`margin_mse`, `kl_tau2`,
+ * `in_batch_scale20`).
+ */
+export interface LossTerm {
+  name: GroupLossName;
+  weight: number;
+  /** The loss's options with their defaults filled in. */
+  options: Record<string, number>;
+  key: string;
+}
+
+/** The schema of one list entry for `name`: name, weight (default 1), and that loss's own options. */
+function termSchema(name: GroupLossName) {
+  return z.strictObject({ name: z.literal(name), weight: z.number().positive().default(1) }).extend(GROUP_LOSSES[name].options.shape);
+}
+type TermSchema = ReturnType<typeof termSchema>;
+const TERM_SCHEMAS = GROUP_LOSS_NAMES.map(termSchema) as [TermSchema, ...TermSchema[]];
+
+/** `train.loss`: a loss name, or a non-empty list of terms with distinct keys. */
+export const LossConfig = z
+  .union([z.enum(GROUP_LOSS_NAMES), z.array(z.discriminatedUnion('name', TERM_SCHEMAS)).min(1)])
+  .superRefine((v, ctx) => {
+    if (typeof v === 'string') return;
+    const seen = new Set<string>();
+    v.forEach((t, i) => {
+      const key = lossTerm(t).key;
+      if (seen.has(key)) ctx.addIssue({ code: 'custom', path: [i], message: `term ${key} appears twice (give it one weight)` });
+      seen.add(key);
+    });
+  });
+export type LossConfig = z.output<typeof LossConfig>;
+
+/** The term of a parsed list entry (or of a bare name, weight 1 and default options). */
+function lossTerm(entry: { name: GroupLossName; weight?: number; [option: string]: unknown }): LossTerm {
+  const { name, weight = 1, ...rest } = entry;
+  const options = GROUP_LOSSES[name].options.parse(rest) as Record<string, number>;
+  return { name, weight, options, key: termKey(name, options) };
+}
+
+/** The terms of a parsed `train.loss`. */
+export function lossTerms(config: LossConfig): LossTerm[] {
+  return typeof config === 'string' ? [lossTerm({ name: config })] : config.map((t) => lossTerm(t as { name: GroupLossName }));
+}
+
+/** What a mix of terms reads: teacher scores T, the in-batch matrix M. */
+export function termsNeed(terms: readonly LossTerm[]): { teacher: boolean; inBatch: boolean } {
+  return { teacher: terms.some((t) => GROUP_LOSSES[t.name].needsTeacher), inBatch: terms.some((t) => GROUP_LOSSES[t.name].needsInBatch) };
+}
+
+/** `kl` + {tau: 2} → `kl_tau2`; options in the order of the loss's option schema. */
+export function termKey(name: GroupLossName, options: Record<string, number>): string {
+  const opts = Object.keys(GROUP_LOSSES[name].options.shape).map((o) => `_${o}${options[o]}`);
+  return `${name.replace(/-/g, '_')}${opts.join('')}`;
+}
+
+const NUMBER = /^-?(?:\d+\.?\d*|\.\d+)(?:e[-+]?\d+)?/i;
+
+/** The forms a term key can take, for error messages: `margin_mse, mse, ranknet, kl_tau<number>, in_batch_scale<number>`. */
+export const TERM_KEY_FORMS = GROUP_LOSS_NAMES.map((n) => `${n.replace(/-/g, '_')}${Object.keys(GROUP_LOSSES[n].options.shape).map((o) => `_${o}<number>`).join('')}`).join(', ');
+
+/**
+ * The term a key names (weight 1): the inverse of termKey, with options given in any order and absent ones at
+ * their defaults. Throws an Error saying what was expected for an unknown name, option or bad value.
+ */
+export function parseTermKey(key: string): LossTerm {
+  // Longest name first, so a name that is a prefix of another cannot capture its key.
+  const names = [...GROUP_LOSS_NAMES].sort((a, b) => b.length - a.length);
+  const name = names.find((n) => {
+    const u = n.replace(/-/g, '_');
+    return key === u || key.startsWith(`${u}_`);
+  });
+  if (!name) throw new Error(`a loss key (${TERM_KEY_FORMS}), got ${JSON.stringify(key)}`);
+  const optionNames = Object.keys(GROUP_LOSSES[name].options.shape);
+  const given: Record<string, number> = {};
+  let rest = key.slice(name.length);
+  while (rest !== '') {
+    const option = optionNames.find((o) => rest.startsWith(`_${o}`) && NUMBER.test(rest.slice(o.length + 1)));
+    if (!option) throw new Error(`a loss key (${TERM_KEY_FORMS}), got ${JSON.stringify(key)}`);
+    const value = NUMBER.exec(rest.slice(option.length + 1))![0];
+    given[option] = Number(value);
+    rest = rest.slice(option.length + 1 + value.length);
+  }
+  const parsed = GROUP_LOSSES[name].options.safeParse(given);
+  if (!parsed.success) {
+    const issue = parsed.error.issues[0];
+    throw new Error(`a loss key with valid options (${issue.path.join('.')}: ${issue.message}), got ${JSON.stringify(key)}`);
+  }
+  return { name, weight: 1, options: parsed.data as Record<string, number>, key };
+}
+
+/**
+ * Σ weight · loss over the terms, and each term's own (unweighted) value by key, so the loop can log each.
+ * Call inside a gradient function; the caller disposes the returned tensors (or a tidy around it does).
+ */
+export function weightedLoss(terms: readonly LossTerm[], x: ScoreInputs): { total: tf.Scalar; terms: Record<string, tf.Scalar> } {
+  if (terms.length === 0) throw new Error('weightedLoss: no loss terms');
+  return tf.tidy(() => {
+    const values: Record<string, tf.Scalar> = {};
+    let total: tf.Scalar | undefined;
+    for (const t of terms) {
+      const fn = GROUP_LOSSES[t.name].fn as (x: ScoreInputs, o: Record<string, number>) => tf.Scalar;
+      const v = fn(x, t.options);
+      values[t.key] = v;
+      const weighted = tf.mul(v, t.weight) as tf.Scalar; // weight 1 is exact, so one term equals its loss bit for bit
+      total = total ? (tf.add(total, weighted) as tf.Scalar) : weighted;
+    }
+    return { total: total!, terms: values };
+  });
+}
