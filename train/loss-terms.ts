@@ -23,25 +23,42 @@ function termSchema(name: GroupLossName) {
 type TermSchema = ReturnType<typeof termSchema>;
 const TERM_SCHEMAS = GROUP_LOSS_NAMES.map(termSchema) as [TermSchema, ...TermSchema[]];
 
-/** `train.loss`: a loss name, or a non-empty list of terms with distinct keys. */
-export const LossConfig = z
-  .union([z.enum(GROUP_LOSS_NAMES), z.array(z.discriminatedUnion('name', TERM_SCHEMAS)).min(1)])
-  .superRefine((v, ctx) => {
-    if (typeof v === 'string') return;
+const NAMES = GROUP_LOSS_NAMES.join(', ');
+const LossName = z.enum(GROUP_LOSS_NAMES, { error: () => `a loss name: ${NAMES}` });
+const LossList = z
+  .array(
+    z.discriminatedUnion('name', TERM_SCHEMAS, { error: (iss) => (iss.code === 'invalid_union' ? `a term {name, weight, ...options} with name one of ${NAMES}` : undefined) }),
+    { error: (iss) => (iss.code === 'invalid_type' ? `a loss name (${NAMES}) or a list of terms [{name, weight, ...options}]` : undefined) },
+  )
+  .min(1, 'at least one term')
+  .superRefine((list, ctx) => {
+    if (ctx.issues.length > 0) return; // zod refines even after an entry failed its schema, which is reported already
     const seen = new Set<string>();
-    v.forEach((t, i) => {
-      const key = lossTerm(t).key;
+    list.forEach((t, i) => {
+      const key = lossTerm(t as { name: GroupLossName }).key;
       if (seen.has(key)) ctx.addIssue({ code: 'custom', path: [i], message: `term ${key} appears twice (give it one weight)` });
       seen.add(key);
     });
   });
+
+/**
+ * `train.loss`: a loss name, or a non-empty list of terms with distinct keys. Dispatched on the input's type
+ * rather than a z.union, which reports only "Invalid input" when both forms fail; this names the entry and
+ * what was wrong with it.
+ */
+export const LossConfig = z.unknown().transform((v, ctx): z.output<typeof LossName> | z.output<typeof LossList> => {
+  const r = typeof v === 'string' ? LossName.safeParse(v) : LossList.safeParse(v);
+  if (r.success) return r.data;
+  for (const issue of r.error.issues) ctx.addIssue({ ...issue, code: 'custom', input: v });
+  return z.NEVER;
+});
 export type LossConfig = z.output<typeof LossConfig>;
 
 /** The term of a parsed list entry (or of a bare name, weight 1 and default options). */
 function lossTerm(entry: { name: GroupLossName; weight?: number; [option: string]: unknown }): LossTerm {
-  const { name, weight = 1, ...rest } = entry;
-  const options = GROUP_LOSSES[name].options.parse(rest) as Record<string, number>;
-  return { name, weight, options, key: termKey(name, options) };
+  const { name: _name, weight = 1, ...rest } = entry;
+  const options = GROUP_LOSSES[entry.name].options.parse(rest) as Record<string, number>;
+  return { name: entry.name, weight, options, key: termKey(entry.name, options) };
 }
 
 /** The terms of a parsed `train.loss`. */
