@@ -10,7 +10,7 @@ import { accumulate, groupGradients, repsLoss } from './group-step.js';
 import { LossConfig, lossTerms } from './loss-terms.js';
 import { marginMse } from './losses.js';
 import { batchGradients } from './step.js';
-import { bertDotStudent } from './student-model.js';
+import { bertDotStudent } from './bert-dot-student.js';
 import { generatedBatch, VOCAB } from './testing.js';
 
 /**

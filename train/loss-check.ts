@@ -1,7 +1,7 @@
 import * as tf from '@tensorflow/tfjs-core';
 import { z } from 'zod';
 import { InputError } from '../common/errors.js';
-import { compare, readReference, type Quantity } from '../models/reference.js';
+import { compare, readReference, type Quantity } from '../parity/reference.js';
 import { GROUP_LOSSES } from './group-losses.js';
 import { parseTermKey, weightedLoss, type LossTerm } from './loss-terms.js';
 
