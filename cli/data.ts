@@ -57,7 +57,7 @@ const tokenize: CommandModule = {
 
 const prepareCmd: CommandModule = {
   command: 'prepare',
-  describe: 'tokenize collection, queries and triples into the Arrow cache (data.cache_dir); no-op when up to date',
+  describe: 'tokenize collection, queries and triples (or groups) into the Arrow cache (data.cache_dir); no-op when up to date',
   builder: withConfig,
   handler: async (argv) => {
     const cfg = (await loadConfig(Config, argv.config as string | undefined, argv.set as string[])).data;
@@ -76,7 +76,7 @@ const prepareCmd: CommandModule = {
     const skipped = Object.entries(manifest.skipped).map(([k, v]) => `${k} ${v.count}`).join(', ');
     process.stdout.write(
       `${reused ? 'up to date' : `prepared in ${manifest.seconds.toFixed(1)} s`}: ${cacheDir}\n` +
-        `  triples ${manifest.triples.rows}, queries ${manifest.queries.rows}, passages ${manifest.passages.rows} ` +
+        `  ${manifest.inputs.groups ? `groups (1 + ${manifest.groups.size - 1})` : 'triples'} ${manifest.groups.rows}, queries ${manifest.queries.rows}, passages ${manifest.passages.rows} ` +
         `(truncated ${manifest.passages.truncated}), skipped lines: ${skipped}\n`,
     );
   },
@@ -84,11 +84,11 @@ const prepareCmd: CommandModule = {
 
 const inspectCmd: CommandModule = {
   command: 'inspect',
-  describe: 'summary of a prepared cache and its first triples as tokens',
+  describe: 'summary of a prepared cache and its first triples (or groups) as tokens',
   builder: (y) =>
     withConfig(y)
       .option('cache', { type: 'string', describe: 'cache folder (default: data.cache_dir of the config)' })
-      .option('rows', { type: 'number', default: 3, describe: 'triples to show' }),
+      .option('rows', { type: 'number', default: 3, describe: 'triples (or groups) to show' }),
   handler: async (argv) => {
     const cacheDir = (argv.cache as string | undefined) ?? (await loadConfig(Config, argv.config as string | undefined, argv.set as string[])).data.cache_dir;
     process.stdout.write(await inspect(cacheDir, argv.rows as number));

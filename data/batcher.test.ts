@@ -3,7 +3,7 @@ import path from 'node:path';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { sharedPath } from '../common/paths.js';
 import { tempFiles } from '../common/testing.js';
-import type { TripleBatch } from './batch.js';
+import type { GroupBatch } from './batch.js';
 import { openBatches, type BatchOptions } from './batcher.js';
 import { prepare } from './prepare.js';
 import { COLLECTION, allBatches, fixture as fixtureIn, tokenRow as row, tripleLine } from './testing.js';
@@ -16,7 +16,7 @@ let tok: Tokenizer;
 let passages: Map<string, string>;
 
 /** A batch as one string (typed arrays as base64): deep equality on typed arrays is slow in vitest. */
-const sig = (b: TripleBatch) =>
+const sig = (b: GroupBatch) =>
   JSON.stringify(b, (_k, v: unknown) => (ArrayBuffer.isView(v) ? `${v.constructor.name}:${Buffer.from(v.buffer, v.byteOffset, v.byteLength).toString('base64')}` : v));
 
 beforeAll(async () => {
@@ -25,24 +25,26 @@ beforeAll(async () => {
 });
 
 describe('batches of a prepared cache', () => {
-  it('batches carry the right tokens, padding, masks and teacher scores (file order)', async () => {
+  it('batches carry the right tokens, padding, masks and teacher scores (file order; a triple is a group of 2)', async () => {
     const cfg = fixture('ids');
     await prepare(cfg);
     const batches = await allBatches(cfg.cache_dir, { batchSize: 32, seed: 1, shuffleBuffer: 1, prefetch: 2 });
     expect(batches.map((b) => b.size)).toEqual([32, 32, 32, 32, 22]);
     const b = batches[1];
+    expect(b.group).toBe(2);
     for (let i = 0; i < b.size; i++) {
       const line = 32 + i;
       const [ps, ns, qid, pos, neg] = tripleLine(line).split('\t');
-      expect(row(b.posIds, b.posMask, b.pLen, i)).toEqual(Array.from(tok.encode(passages.get(pos)!, 64)));
-      expect(row(b.negIds, b.negMask, b.nLen, i)).toEqual(Array.from(tok.encode(passages.get(neg)!, 64)));
-      expect(row(b.qIds, b.qMask, b.qLen, i)).toEqual(Array.from(tok.encode(`query number ${Number(qid) - 1000} about the manhattan project`, 8)));
-      expect([b.teacherPos[i], b.teacherNeg[i]]).toEqual([Number(ps), Number(ns)]);
+      expect(row(b.passages, 2 * i)).toEqual(Array.from(tok.encode(passages.get(pos)!, 64)));
+      expect(row(b.passages, 2 * i + 1)).toEqual(Array.from(tok.encode(passages.get(neg)!, 64)));
+      expect(row(b.queries, i)).toEqual(Array.from(tok.encode(`query number ${Number(qid) - 1000} about the manhattan project`, 8)));
+      expect([b.teacher[2 * i], b.teacher[2 * i + 1]]).toEqual([Number(ps), Number(ns)]);
     }
     // padded to the longest row of each part; padding is [PAD]=0 with mask 0
-    expect(b.pLen).toBe(Math.max(...Array.from({ length: 32 }, (_, i) => row(b.posIds, b.posMask, b.pLen, i).length)));
-    expect(b.qIds.length).toBe(32 * b.qLen);
-    for (let k = 0; k < b.posIds.length; k++) if (b.posMask[k] === 0) expect(b.posIds[k]).toBe(0);
+    expect(b.passages.len).toBe(Math.max(...Array.from({ length: 64 }, (_, i) => row(b.passages, i).length)));
+    expect(b.queries.ids.length).toBe(32 * b.queries.len);
+    expect(b.passages.ids.length).toBe(64 * b.passages.len);
+    for (let k = 0; k < b.passages.ids.length; k++) if (b.passages.mask[k] === 0) expect(b.passages.ids[k]).toBe(0);
   });
 
   it('a truncated shard gives a clear error naming it', async () => {
@@ -58,8 +60,9 @@ describe('batches of a prepared cache', () => {
 
 describe('batcher order and cursor', () => {
   const opts: BatchOptions = { batchSize: 7, seed: 11, shuffleBuffer: 50, prefetch: 3, epochs: 2 };
-  const key = (b: TripleBatch, i: number) => `${row(b.qIds, b.qMask, b.qLen, i).join(',')}|${b.teacherPos[i]}|${b.teacherNeg[i]}|${row(b.posIds, b.posMask, b.pLen, i).join(',')}|${row(b.negIds, b.negMask, b.nLen, i).join(',')}`;
-  const keys = (bs: TripleBatch[]) => bs.flatMap((b) => Array.from({ length: b.size }, (_, i) => key(b, i)));
+  const key = (b: GroupBatch, i: number) =>
+    `${row(b.queries, i).join(',')}|${b.teacher.subarray(2 * i, 2 * i + 2).join(',')}|${row(b.passages, 2 * i).join(',')}|${row(b.passages, 2 * i + 1).join(',')}`;
+  const keys = (bs: GroupBatch[]) => bs.flatMap((b) => Array.from({ length: b.size }, (_, i) => key(b, i)));
 
   it('shuffles deterministically, each epoch a permutation of all triples', async () => {
     const cfg = fixture('order');

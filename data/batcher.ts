@@ -1,10 +1,10 @@
 import path from 'node:path';
 import PQueue from 'p-queue';
 import { InputError } from '../common/errors.js';
-import type { BatchCursor, BatchSource, TripleBatch } from './batch.js';
+import type { BatchCursor, BatchSource, GroupBatch } from './batch.js';
 import { padRows } from './collate.js';
 import { MANIFEST, readManifest, type Manifest, type TablePart } from './manifest.js';
-import { readTokenShard, readTripleShard } from './shards.js';
+import { readGroupShard, readTokenShard } from './shards.js';
 import { RowBuf, ShuffledRows } from './shuffle.js';
 import { concatTables, type TokenTable } from './token-table.js';
 
@@ -15,16 +15,17 @@ export interface BatchOptions {
   shuffleBuffer: number;
   /** Batches assembled ahead of the trainer. */
   prefetch: number;
-  /** Passes over the triples (default 1). */
+  /** Passes over the training examples (default 1). */
   epochs?: number;
 }
 
-const CURSOR_FORMAT = 'margin-mse-batches/1';
+const CURSOR_FORMAT = 'margin-mse-batches/2';
 
 /**
- * Batches from a cache that `data prepare` wrote. The query and passage token tables are loaded into
- * memory (as uint16 for vocabularies up to 65,536 ids: half the bytes of int32); triple shards stream
- * through a seeded shuffle buffer. Every batch is padded per part to its longest row.
+ * Group batches from a cache that `data prepare` wrote: B queries × G = 1 + K passages (K = 1 for triples).
+ * The query and passage token tables are loaded into memory (as uint16 for vocabularies up to 65,536 ids:
+ * half the bytes of int32); group shards stream through a seeded shuffle buffer. Queries are padded to the
+ * batch's longest query, passages (group-major) to its longest passage.
  *
  * The cursor is the number of batches handed out plus what the order depends on; restoring replays the
  * (cheap, token-free) row order up to that point, so the following batches are exactly those of an
@@ -35,9 +36,9 @@ export async function openBatches(cacheDir: string, opts: BatchOptions, cursor?:
   if (!(opts.batchSize > 0 && opts.shuffleBuffer > 0 && opts.prefetch > 0))
     throw new RangeError(`batchSize, shuffleBuffer and prefetch must be positive, got ${JSON.stringify(opts)}`);
   const [queries, passages] = await Promise.all([loadTable(cacheDir, manifest, manifest.queries), loadTable(cacheDir, manifest, manifest.passages)]);
-  const shards = manifest.triples.shards;
-  const rows = new ShuffledRows(shards.length, (i) => readTripleShard(cacheDir, shards[i]), opts.seed, opts.shuffleBuffer, opts.epochs ?? 1);
-  const identity = { format: CURSOR_FORMAT, cache: manifest.created, triples: manifest.triples.rows, seed: opts.seed, batch_size: opts.batchSize, shuffle_buffer: opts.shuffleBuffer };
+  const { shards, size: group } = manifest.groups;
+  const rows = new ShuffledRows(shards.length, (i) => readGroupShard(cacheDir, shards[i]), opts.seed, opts.shuffleBuffer, group, opts.epochs ?? 1);
+  const identity = { format: CURSOR_FORMAT, cache: manifest.created, groups: manifest.groups.rows, seed: opts.seed, batch_size: opts.batchSize, shuffle_buffer: opts.shuffleBuffer };
 
   let handedOut = 0;
   if (cursor) {
@@ -50,14 +51,14 @@ export async function openBatches(cacheDir: string, opts: BatchOptions, cursor?:
   }
 
   const queue = new PQueue({ concurrency: 1 });
-  const pending: Promise<TripleBatch | null>[] = [];
-  const buf = new RowBuf(opts.batchSize);
-  const make = async (): Promise<TripleBatch | null> => {
+  const pending: Promise<GroupBatch | null>[] = [];
+  const buf = new RowBuf(opts.batchSize, group);
+  const make = async (): Promise<GroupBatch | null> => {
     const n = await rows.take(opts.batchSize, buf);
     return n === 0 ? null : assemble(buf, n, queries, passages, manifest.has_teacher);
   };
   const topUp = () => {
-    while (pending.length < opts.prefetch) pending.push(queue.add(make) as Promise<TripleBatch | null>);
+    while (pending.length < opts.prefetch) pending.push(queue.add(make) as Promise<GroupBatch | null>);
   };
   let finished = false;
 
@@ -90,26 +91,16 @@ async function loadTable(cacheDir: string, manifest: Manifest, part: TablePart):
   return table;
 }
 
-/** Pads each part to its longest row in the batch (data/collate.ts); mask 1 on tokens, 0 on [PAD]=0. */
-function assemble(buf: RowBuf, size: number, queries: TokenTable, passages: TokenTable, hasTeacher: boolean): TripleBatch {
-  const part = (table: TokenTable, rows: Int32Array) =>
-    padRows(Array.from(rows.subarray(0, size), (r) => table.values.subarray(table.offsets[r], table.offsets[r + 1]))); // [size, len]
-  const q = part(queries, buf.q);
-  const p = part(passages, buf.pos);
-  const n = part(passages, buf.neg);
+/** Pads the queries and the passages each to their longest row in the batch (data/collate.ts); mask 1 on tokens, 0 on [PAD]=0. */
+function assemble(buf: RowBuf, size: number, queries: TokenTable, passages: TokenTable, hasTeacher: boolean): GroupBatch {
+  const rows = (table: TokenTable, r: ArrayLike<number>) => padRows(Array.from(r, (i) => table.values.subarray(table.offsets[i], table.offsets[i + 1])));
+  const g = buf.group;
   return {
     size,
-    qLen: q.len,
-    qIds: q.ids,
-    qMask: q.mask,
-    pLen: p.len,
-    posIds: p.ids,
-    posMask: p.mask,
-    nLen: n.len,
-    negIds: n.ids,
-    negMask: n.mask,
-    teacherPos: buf.ps.slice(0, size),
-    teacherNeg: buf.ns.slice(0, size),
+    group: g,
+    queries: rows(queries, buf.q.subarray(0, size)), // [size, qLen]
+    passages: rows(passages, buf.p.subarray(0, size * g)), // [size * G, pLen], group-major
+    teacher: buf.score.slice(0, size * g),
     hasTeacher,
   };
 }

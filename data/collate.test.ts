@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { padRows, stackPadded } from './collate.js';
+import { collateGroups, padRows } from './collate.js';
 
 describe('collate', () => {
   it('pads rows to the longest with the pad id, mask 1 on tokens', () => {
@@ -13,12 +13,17 @@ describe('collate', () => {
     expect(Array.from(padRows([[0, 1], [0]], 0, 3).ids)).toEqual([0, 1, 0, 0, 0, 0]);
   });
 
-  it('stacks padded blocks, widening each row with padding and mask 0', () => {
-    const a = padRows([[1, 2, 3], [4]]); // [2, 3]
-    const b = padRows([[5, 6], [7, 8]]); // [2, 2]
-    const s = stackPadded([a, b]);
-    expect(s).toMatchObject({ rows: 4, len: 3 });
-    expect(Array.from(s.ids)).toEqual([1, 2, 3, 4, 0, 0, 5, 6, 0, 7, 8, 0]);
-    expect(Array.from(s.mask)).toEqual([1, 1, 1, 1, 0, 0, 1, 1, 0, 1, 1, 0]);
+  it('interleaves padded columns group-major, widening each row with padding and mask 0', () => {
+    const q = padRows([[9], [8, 7]]); // [2, 2]
+    const pos = padRows([[1, 2, 3], [4]]); // [2, 3]
+    const neg = padRows([[5, 6], [7, 8]]); // [2, 2]
+    const g = collateGroups(q, [pos, neg], [[10, 11], [-1, -2]]);
+    expect(g).toMatchObject({ size: 2, group: 2, hasTeacher: true, passages: { rows: 4, len: 3 } });
+    expect(g.queries).toBe(q);
+    expect(Array.from(g.passages.ids)).toEqual([1, 2, 3, 5, 6, 0, 4, 0, 0, 7, 8, 0]);
+    expect(Array.from(g.passages.mask)).toEqual([1, 1, 1, 1, 1, 0, 1, 0, 0, 1, 1, 0]);
+    expect(Array.from(g.teacher)).toEqual([10, -1, 11, -2]);
+    expect(collateGroups(q, [pos, neg], null)).toMatchObject({ hasTeacher: false, teacher: new Float32Array(4) });
+    expect(() => collateGroups(q, [pos], null)).toThrow(/>= 2 columns/);
   });
 });

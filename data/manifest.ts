@@ -5,7 +5,7 @@ import { InputError } from '../common/errors.js';
 import type { ShardInfo } from './shards.js';
 
 export const MANIFEST = 'manifest.json';
-export const CACHE_FORMAT = 'margin-mse-data/1';
+export const CACHE_FORMAT = 'margin-mse-data/2';
 
 export interface SourceFile {
   path: string;
@@ -16,8 +16,11 @@ export interface SourceFile {
 /** Everything the cache depends on: equal inputs → `data prepare` has nothing to do. */
 export interface CacheInputs {
   format: typeof CACHE_FORMAT;
-  triples: SourceFile;
-  triples_format: string;
+  /** The triple file and its form (null when training on groups). */
+  triples: SourceFile | null;
+  triples_format: string | null;
+  /** The group source, its files and sampling settings (null when training on triples). */
+  groups: GroupSource | null;
   collection: SourceFile | null;
   queries: SourceFile | null;
   vocab: { path: string; sha256: string };
@@ -27,6 +30,14 @@ export interface CacheInputs {
   on_bad_line: string;
   max_triples: number | null;
   shard_rows: number;
+}
+
+export interface GroupSource {
+  source: string;
+  files: Record<string, SourceFile>;
+  negatives: number;
+  per_query: number;
+  seed: number;
 }
 
 export interface TablePart {
@@ -46,7 +57,8 @@ export interface Manifest {
   has_teacher: boolean;
   queries: TablePart;
   passages: TablePart;
-  triples: { rows: number; shards: ShardInfo[] };
+  /** Training examples: groups of one query and `size` = 1 + K passages (triples are groups of 2). */
+  groups: { rows: number; size: number; shards: ShardInfo[] };
   skipped: Record<string, ReturnType<BadLines['toJSON']>>;
   created: string;
   seconds: number;
@@ -90,7 +102,7 @@ export async function reusable(cacheDir: string, inputs: CacheInputs): Promise<M
     return null;
   }
   if (JSON.stringify(m.inputs) !== JSON.stringify(inputs)) return null;
-  for (const s of [...m.queries.shards, ...m.passages.shards, ...m.triples.shards]) {
+  for (const s of [...m.queries.shards, ...m.passages.shards, ...m.groups.shards]) {
     const size = await fsp.stat(path.join(cacheDir, s.file)).then((st) => st.size, () => -1);
     if (size !== s.bytes) return null;
   }

@@ -30,8 +30,8 @@ describe('prepare (id triples)', () => {
     expect(reused).toBe(false);
     expect(manifest.passages.rows).toBe(89);
     expect(manifest.queries.rows).toBe(20);
-    expect(manifest.triples.rows).toBe(150);
-    expect(manifest.triples.shards.map((s) => s.rows)).toEqual([32, 32, 32, 32, 22]);
+    expect(manifest.groups.rows).toBe(150);
+    expect(manifest.groups.shards.map((s) => s.rows)).toEqual([32, 32, 32, 32, 22]);
     expect(manifest.has_teacher).toBe(true);
     expect(manifest.token_width).toBe(16);
     expect(manifest.passages.truncated).toBeGreaterThan(0);
@@ -49,7 +49,7 @@ describe('prepare (id triples)', () => {
     writeFileSync(cfg.triples, TRIPLES.split('\n').slice(0, 40).join('\n') + '\n');
     const rebuilt = await prepare(cfg);
     expect(rebuilt.reused).toBe(false);
-    expect(rebuilt.manifest.triples.rows).toBe(40);
+    expect(rebuilt.manifest.groups.rows).toBe(40);
   });
 
   it('an unknown pid is an error naming file and line, or skipped and listed', async () => {
@@ -59,7 +59,7 @@ describe('prepare (id triples)', () => {
     // the failed run left nothing that looks like a cache
     expect(readdirSync(root).filter((f) => f.includes('unknown') && !f.endsWith('.tsv'))).toEqual([]);
     const { manifest } = await prepare({ ...cfg, on_bad_line: 'skip' });
-    expect(manifest.triples.rows).toBe(150);
+    expect(manifest.groups.rows).toBe(150);
     expect(manifest.skipped.triples).toMatchObject({ count: 1, byReason: { [`a pid present in ${COLLECTION}`]: 1 } });
   });
 
@@ -89,14 +89,14 @@ describe('prepare (text triples)', () => {
     const cfg = DataConfig.parse({ triples: TEXT_TRIPLES, triples_format: 'text', cache_dir: path.join(root, 'text') });
     const { manifest } = await prepare(cfg);
     const lines = readFileSync(TEXT_TRIPLES, 'utf8').trimEnd().split('\n').map((l) => l.split('\t'));
-    expect(manifest.triples.rows).toBe(100);
+    expect(manifest.groups.rows).toBe(100);
     expect(manifest.has_teacher).toBe(false);
     expect(manifest.queries.rows).toBe(new Set(lines.map((l) => l[0])).size);
     expect(manifest.passages.rows).toBe(new Set(lines.flatMap((l) => [l[1], l[2]])).size);
     const [b] = await allBatches(cfg.cache_dir, { batchSize: 100, seed: 3, shuffleBuffer: 1, prefetch: 1 });
     expect(b.hasTeacher).toBe(false);
-    expect(Array.from(b.teacherPos)).toEqual(new Array(100).fill(0));
-    expect(row(b.negIds, b.negMask, b.nLen, 99)).toEqual(Array.from(tok.encode(lines[99][2], 200)));
+    expect(Array.from(b.teacher)).toEqual(new Array(200).fill(0));
+    expect(row(b.passages, 2 * 99 + 1)).toEqual(Array.from(tok.encode(lines[99][2], 200)));
   });
 });
 
@@ -111,7 +111,7 @@ const { prepare } = await import(url);
 while (!existsSync(go)) await new Promise((r) => setTimeout(r, 5));
 let waited = false;
 const r = await prepare(JSON.parse(cfg), { onWait: () => (waited = true) });
-console.log(JSON.stringify({ reused: r.reused, waited, triples: r.manifest.triples.rows }));
+console.log(JSON.stringify({ reused: r.reused, waited, triples: r.manifest.groups.rows }));
 `;
 
 function worker(cfg: DataConfig, go: string): Promise<{ reused: boolean; waited: boolean; triples: number }> {
@@ -166,7 +166,7 @@ describe('prepare from several processes at once', () => {
     expect(released).toBe(true);
     expect(seen[0]).toEqual(holder);
     expect(r.reused).toBe(false);
-    expect(r.manifest.triples.rows).toBe(150);
+    expect(r.manifest.groups.rows).toBe(150);
     expect(leftovers(cfg.cache_dir)).toEqual([]);
     expect(describeWait(holder, lock)).toBe(`prepare: waiting for ${lock} (pid ${process.pid} on ${hostname()}, since 2026-01-01T00:00:00.000Z) to finish building the same cache\n`);
     expect(describeWait({ ...holder, host: 'other-node' }, lock)).toContain(`if that job is gone, remove ${lock}`);

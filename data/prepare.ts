@@ -3,10 +3,12 @@ import { promises as fsp } from 'node:fs';
 import path from 'node:path';
 import { writeDirAtomic, writeJsonAtomic } from '../common/atomic.js';
 import { BadLines, InputError } from '../common/errors.js';
-import { resolveVocab, type DataConfig } from './config.js';
+import { resolveVocab, type DataConfig, type GroupsConfig } from './config.js';
+import { readGroupLines, readTeacherRun, sampleGroups, type QueryCandidates } from './groups.js';
 import { IdIndex } from './id-index.js';
-import { CACHE_FORMAT, MANIFEST, reusable, sourceFile, type CacheInputs, type Manifest, type TablePart } from './manifest.js';
-import { writeTokenShard, writeTripleShard, type ShardInfo } from './shards.js';
+import { CACHE_FORMAT, MANIFEST, reusable, sourceFile, type CacheInputs, type GroupSource, type SourceFile, type Manifest, type TablePart } from './manifest.js';
+import { readQrels } from './qrels.js';
+import { writeGroupShard, writeTokenShard, type ShardInfo } from './shards.js';
 import { TokenTableBuilder, tokenWidth } from './token-table.js';
 import { alive, describeWait, lockCache, type LockOwner } from './prepare-lock.js';
 import { loadTokenizer, withSpecials, type Tokenizer } from './tokenizer.js';
@@ -14,7 +16,7 @@ import { readTriples } from './triples.js';
 import { readIdText } from './tsv.js';
 
 export interface PrepareProgress {
-  part: 'passages' | 'queries' | 'triples';
+  part: 'passages' | 'queries' | 'triples' | 'groups';
   rows: number;
 }
 
@@ -32,11 +34,14 @@ export interface PrepareOptions {
 }
 
 /**
- * Files → tokenized Arrow cache in `cache_dir`:
+ * Files → tokenized Arrow cache in `cache_dir`. Training examples are stored as groups (`groups-*`: a query
+ * row, G = 1 + K passage rows and their teacher scores); a triple is a group of 2.
  * - id triples: the collection and the queries are tokenized once each (`passages-*`, `queries-*`),
- *   then the triple file is joined on ids into rows of (query row, positive row, negative row, scores);
- * - text triples: each distinct text is tokenized once (deduplicated by its SHA-1) into the same tables.
- * A passage is thus tokenized once however many triples use it. The whole cache is built in a temp
+ *   then the triple file is joined on ids into groups (query row, positive row, negative row, scores);
+ * - text triples: each distinct text is tokenized once (deduplicated by its SHA-1) into the same tables;
+ * - groups (`data.groups`: a teacher run + qrels, or JSON lines): the tables as for id triples, then each
+ *   query's scored candidates are sampled into groups of one positive and K negatives (data/groups.ts).
+ * A passage is thus tokenized once however many examples use it. The whole cache is built in a temp
  * folder and renamed into place (a crash leaves no complete-looking cache); the same inputs (sizes,
  * mtimes, vocab hash, settings) make a second run return at once.
  * Processes that prepare the same cache at once (jobs of a cluster sweep) take turns through a lock file
@@ -46,11 +51,13 @@ export async function prepare(config: DataConfig, opts: PrepareOptions = {}): Pr
   const cacheDir = path.resolve(config.cache_dir);
   const vocabFile = resolveVocab(config.vocab);
   const tok = await loadTokenizer(vocabFile);
-  const byIds = config.triples_format === 'ids-scores';
+  const g = config.groups;
+  const byIds = g !== null || config.triples_format === 'ids-scores';
   const inputs: CacheInputs = {
     format: CACHE_FORMAT,
-    triples: await sourceFile(config.triples),
-    triples_format: config.triples_format,
+    triples: g ? null : await sourceFile(config.triples),
+    triples_format: g ? null : config.triples_format,
+    groups: g ? await groupSource(g) : null,
     collection: byIds ? await sourceFile(config.collection) : null,
     queries: byIds ? await sourceFile(config.queries) : null,
     vocab: { path: path.resolve(vocabFile), sha256: tok.vocabHash },
@@ -75,6 +82,12 @@ export async function prepare(config: DataConfig, opts: PrepareOptions = {}): Pr
   }
 }
 
+/** What a group source's cache depends on: its files and sampling settings. */
+async function groupSource(g: GroupsConfig): Promise<GroupSource> {
+  const files: Record<string, SourceFile> = g.source === 'teacher-run' ? { run: await sourceFile(g.run), qrels: await sourceFile(g.qrels) } : { file: await sourceFile(g.file) };
+  return { source: g.source, files, negatives: g.negatives, per_query: g.per_query, seed: g.seed };
+}
+
 async function build(cacheDir: string, config: DataConfig, inputs: CacheInputs, tok: Tokenizer, onProgress?: (p: PrepareProgress) => void): Promise<PrepareResult> {
   const format = config.triples_format;
   await removeStaleTemps(cacheDir);
@@ -82,7 +95,8 @@ async function build(cacheDir: string, config: DataConfig, inputs: CacheInputs, 
   let manifest: Manifest | undefined;
   await writeDirAtomic(cacheDir, async (dir) => {
     const b = new Build(dir, config, tok, onProgress);
-    manifest = format === 'ids-scores' ? await b.fromIds(inputs) : await b.fromTexts(inputs, format);
+    if (config.groups) manifest = await b.fromGroups(inputs, config.groups);
+    else manifest = format === 'ids-scores' ? await b.fromIds(inputs) : await b.fromTexts(inputs, format);
     manifest.seconds = (Date.now() - started) / 1000;
     await writeJsonAtomic(path.join(dir, MANIFEST), manifest);
   });
@@ -148,46 +162,42 @@ class TokenPart {
   }
 }
 
-/** Triple rows (indices into the token tables + teacher scores) being written shard by shard. */
-class TriplePart {
+/** Group rows (indices into the token tables + teacher scores) being written shard by shard. */
+class GroupPart {
   private q: number[] = [];
-  private pos: number[] = [];
-  private neg: number[] = [];
-  private ps: number[] = [];
-  private ns: number[] = [];
+  private p: number[] = [];
+  private score: number[] = [];
   private readonly shards: ShardInfo[] = [];
   rows = 0;
 
   constructor(
     private readonly dir: string,
     private readonly shardRows: number,
+    readonly size: number,
   ) {}
 
-  async add(q: number, pos: number, neg: number, posScore: number, negScore: number): Promise<void> {
+  /** One group: a query row, `size` passage rows (positive first) and their teacher scores. */
+  async add(q: number, passages: readonly number[], scores: readonly number[]): Promise<void> {
     this.q.push(q);
-    this.pos.push(pos);
-    this.neg.push(neg);
-    this.ps.push(posScore);
-    this.ns.push(negScore);
+    this.p.push(...passages);
+    this.score.push(...scores);
     this.rows++;
     if (this.q.length >= this.shardRows) await this.flush();
   }
 
   private async flush(): Promise<void> {
     if (this.q.length === 0) return;
-    const name = `triples-${String(this.shards.length).padStart(5, '0')}.arrow`;
-    const rows = { rows: this.q.length, q: Int32Array.from(this.q), pos: Int32Array.from(this.pos), neg: Int32Array.from(this.neg) };
-    this.shards.push(await writeTripleShard(this.dir, name, { ...rows, posScore: Float32Array.from(this.ps), negScore: Float32Array.from(this.ns) }));
+    const name = `groups-${String(this.shards.length).padStart(5, '0')}.arrow`;
+    const rows = { rows: this.q.length, group: this.size, q: Int32Array.from(this.q), p: Int32Array.from(this.p), score: Float32Array.from(this.score) };
+    this.shards.push(await writeGroupShard(this.dir, name, rows));
     this.q = [];
-    this.pos = [];
-    this.neg = [];
-    this.ps = [];
-    this.ns = [];
+    this.p = [];
+    this.score = [];
   }
 
-  async finish(): Promise<{ rows: number; shards: ShardInfo[] }> {
+  async finish(): Promise<{ rows: number; size: number; shards: ShardInfo[] }> {
     await this.flush();
-    return { rows: this.rows, shards: this.shards };
+    return { rows: this.rows, size: this.size, shards: this.shards };
   }
 }
 
@@ -196,8 +206,9 @@ const PROGRESS_EVERY = 10_000;
 class Build {
   private readonly queries: TokenPart;
   private readonly passages: TokenPart;
-  private readonly triples: TriplePart;
-  private readonly bad: { collection: BadLines; queries: BadLines; triples: BadLines };
+  private readonly groups: GroupPart;
+  /** Bad lines per input (by the configured policy) and counted skips, as the manifest lists them. */
+  private readonly bad: Record<string, BadLines>;
 
   constructor(
     dir: string,
@@ -207,9 +218,9 @@ class Build {
   ) {
     this.queries = new TokenPart(dir, 'queries', tok, config.query_max_length, config.shard_rows);
     this.passages = new TokenPart(dir, 'passages', tok, config.passage_max_length, config.shard_rows);
-    this.triples = new TriplePart(dir, config.shard_rows);
+    this.groups = new GroupPart(dir, config.shard_rows, config.groups ? 1 + config.groups.negatives : 2);
     const policy = config.on_bad_line;
-    this.bad = { collection: new BadLines(policy), queries: new BadLines(policy), triples: new BadLines(policy) };
+    this.bad = { collection: new BadLines(policy), queries: new BadLines(policy), [config.groups ? 'groups' : 'triples']: new BadLines(policy) };
   }
 
   private tick(part: PrepareProgress['part'], rows: number): void {
@@ -230,6 +241,13 @@ class Build {
     return index;
   }
 
+  /** Adds one example; false once `max_triples` examples are stored. */
+  private async add(q: number, passages: readonly number[], scores: readonly number[], part: 'triples' | 'groups'): Promise<boolean> {
+    await this.groups.add(q, passages, scores);
+    this.tick(part, this.groups.rows);
+    return this.groups.rows !== this.config.max_triples;
+  }
+
   async fromIds(inputs: CacheInputs): Promise<Manifest> {
     const { config } = this;
     const pids = await this.table(config.collection, this.passages, this.bad.collection, 'passages');
@@ -244,13 +262,9 @@ class Build {
       if (q < 0) unknown(t.line, 'qid', t.qid, config.queries);
       else if (pos < 0) unknown(t.line, 'pid', t.posPid, config.collection);
       else if (neg < 0) unknown(t.line, 'pid', t.negPid, config.collection);
-      else {
-        await this.triples.add(q, pos, neg, t.posScore, t.negScore);
-        this.tick('triples', this.triples.rows);
-        if (this.triples.rows === config.max_triples) break;
-      }
+      else if (!(await this.add(q, [pos, neg], [t.posScore, t.negScore], 'triples'))) break;
     }
-    return this.manifest(inputs, true);
+    return this.manifest(inputs, true, file);
   }
 
   async fromTexts(inputs: CacheInputs, format: 'text' | 'text-scores'): Promise<Manifest> {
@@ -272,16 +286,61 @@ class Build {
       const q = await row(seenQ, this.queries, t.query);
       const pos = await row(seenP, this.passages, t.pos);
       const neg = await row(seenP, this.passages, t.neg);
-      await this.triples.add(q, pos, neg, t.posScore ?? 0, t.negScore ?? 0);
-      this.tick('triples', this.triples.rows);
-      if (this.triples.rows === config.max_triples) break;
+      if (!(await this.add(q, [pos, neg], [t.posScore ?? 0, t.negScore ?? 0], 'triples'))) break;
     }
-    return this.manifest(inputs, format === 'text-scores');
+    return this.manifest(inputs, format === 'text-scores', config.triples);
   }
 
-  private async manifest(inputs: CacheInputs, hasTeacher: boolean): Promise<Manifest> {
+  /**
+   * Groups from a teacher run + qrels or a JSON lines file: each query's candidates with an id missing from
+   * the queries or the collection are a bad line (the JSON line; the run's line of that pid), the rest are
+   * sampled into groups (data/groups.ts).
+   */
+  async fromGroups(inputs: CacheInputs, g: GroupsConfig): Promise<Manifest> {
+    const { config } = this;
+    const pids = await this.table(config.collection, this.passages, this.bad.collection, 'passages');
+    const qids = await this.table(config.queries, this.queries, this.bad.queries, 'queries');
+    const bad = this.bad.groups;
+    let file: string;
+    let candidates: AsyncGenerator<QueryCandidates>;
+    if (g.source === 'teacher-run') {
+      file = g.run;
+      this.bad.positives_not_in_run = new BadLines('skip');
+      this.bad.queries_without_qrels = new BadLines('skip');
+      const skipped = { positivesNotInRun: this.bad.positives_not_in_run, queriesWithoutQrels: this.bad.queries_without_qrels };
+      candidates = readTeacherRun(file, await readQrels(g.qrels), bad, skipped);
+    } else {
+      file = g.file;
+      candidates = readGroupLines(file, bad);
+    }
+    const unknownPid = (line: number, pid: string) => new InputError(file, line, `a pid present in ${config.collection}`, `pid ${pid}`);
+    for await (const c of candidates) {
+      const q = qids.get(c.qid);
+      if (q < 0) {
+        bad.report(new InputError(file, c.line, `a qid present in ${config.queries}`, `qid ${c.qid}`));
+        continue;
+      }
+      const known = (d: { pid: string }) => pids.get(d.pid) >= 0;
+      const missing = [...c.positives, ...c.negatives].filter((d) => !known(d));
+      if (missing.length > 0) {
+        if (g.source === 'jsonl') {
+          bad.report(unknownPid(c.line, missing[0].pid)); // the line is one example: skip it whole
+          continue;
+        }
+        for (const d of missing) bad.report(unknownPid(d.line, d.pid)); // a run line each: skip those lines
+      }
+      const usable = { ...c, positives: c.positives.filter(known), negatives: c.negatives.filter(known) };
+      for (const s of sampleGroups(usable, g.negatives, g.per_query, g.seed, file, bad)) {
+        const docs = [s.positive, ...s.negatives];
+        if (!(await this.add(q, docs.map((d) => pids.get(d.pid)), docs.map((d) => d.score), 'groups'))) return this.manifest(inputs, true, file);
+      }
+    }
+    return this.manifest(inputs, true, file);
+  }
+
+  private async manifest(inputs: CacheInputs, hasTeacher: boolean, source: string): Promise<Manifest> {
     const skipped = Object.fromEntries(Object.entries(this.bad).map(([k, b]) => [k, b.toJSON()]));
-    if (this.triples.rows === 0) throw new InputError(this.config.triples, undefined, 'at least one usable triple', 'none');
+    if (this.groups.rows === 0) throw new InputError(source, undefined, `at least one usable ${this.config.groups ? 'group' : 'triple'}`, 'none');
     return {
       inputs,
       vocab_size: this.tok.vocabSize,
@@ -289,7 +348,7 @@ class Build {
       has_teacher: hasTeacher,
       queries: await this.queries.finish(),
       passages: await this.passages.finish(),
-      triples: await this.triples.finish(),
+      groups: await this.groups.finish(),
       skipped,
       created: new Date().toISOString(),
       seconds: 0,

@@ -2,6 +2,7 @@ import { promises as fsp } from 'node:fs';
 import path from 'node:path';
 import {
   Field,
+  FixedSizeList,
   Float32,
   Int32,
   List,
@@ -24,7 +25,8 @@ import type { TokenTable, TokenValues } from './token-table.js';
  * Arrow IPC shards of the data cache. Each shard is one bounded record batch in the IPC file format,
  * written in one call (no streaming writer, so no backpressure problem) and read whole.
  * - token shards (queries, passages): `id` Utf8, `ids` List<Uint16> (List<Int32> for vocabularies > 65536)
- * - triple shards: `q`, `pos`, `neg` Int32 (rows of the query / passage tables), `pos_score`, `neg_score` Float32
+ * - group shards: `q` Int32 (a row of the query table), `p` FixedSizeList<Int32>[G] (rows of the passage
+ *   table: the positive, then K negatives) and `score` FixedSizeList<Float32>[G] (their teacher scores)
  */
 export interface ShardInfo {
   file: string;
@@ -32,13 +34,13 @@ export interface ShardInfo {
   bytes: number;
 }
 
-export interface TripleRows {
+/** Groups of one query and G passages, flat: group i's passages are `p[i * group .. (i + 1) * group)`. */
+export interface GroupRows {
   rows: number;
-  q: Int32Array;
-  pos: Int32Array;
-  neg: Int32Array;
-  posScore: Float32Array;
-  negScore: Float32Array;
+  group: number;
+  q: Int32Array; // [rows]
+  p: Int32Array; // [rows * group]
+  score: Float32Array; // [rows * group]
 }
 
 const utf8 = new TextEncoder();
@@ -75,12 +77,14 @@ export function writeTokenShard(dir: string, name: string, ids: string[], table:
   return write(dir, name, fields, [utf8Column(ids), tokens], table.rows);
 }
 
-export function writeTripleShard(dir: string, name: string, t: TripleRows): Promise<ShardInfo> {
-  const int = (data: Int32Array) => makeData({ type: new Int32(), length: t.rows, nullCount: 0, data });
-  const float = (data: Float32Array) => makeData({ type: new Float32(), length: t.rows, nullCount: 0, data });
-  const fields: Field[] = ['q', 'pos', 'neg'].map((n) => new Field(n, new Int32(), false));
-  fields.push(new Field('pos_score', new Float32(), false), new Field('neg_score', new Float32(), false));
-  return write(dir, name, fields, [int(t.q), int(t.pos), int(t.neg), float(t.posScore), float(t.negScore)], t.rows);
+export function writeGroupShard(dir: string, name: string, t: GroupRows): Promise<ShardInfo> {
+  const pType = new FixedSizeList(t.group, new Field('item', new Int32(), false));
+  const scoreType = new FixedSizeList(t.group, new Field('item', new Float32(), false));
+  const n = t.rows * t.group;
+  const p = makeData({ type: pType, length: t.rows, nullCount: 0, child: makeData({ type: new Int32(), length: n, nullCount: 0, data: t.p }) });
+  const score = makeData({ type: scoreType, length: t.rows, nullCount: 0, child: makeData({ type: new Float32(), length: n, nullCount: 0, data: t.score }) });
+  const fields = [new Field('q', new Int32(), false), new Field('p', p.type, false), new Field('score', score.type, false)];
+  return write(dir, name, fields, [makeData({ type: new Int32(), length: t.rows, nullCount: 0, data: t.q }), p, score], t.rows);
 }
 
 /** Reads a shard whole, checking it against the manifest's size and row count first. */
@@ -122,19 +126,17 @@ export async function readTokenShard(dir: string, info: ShardInfo): Promise<Toke
   return { rows: data.length, offsets: rebased, values: values.slice(start, start + rebased[data.length]) };
 }
 
-export async function readTripleShard(dir: string, info: ShardInfo): Promise<TripleRows> {
+export async function readGroupShard(dir: string, info: ShardInfo): Promise<GroupRows> {
   const table = await readShard(dir, info);
   const file = path.join(dir, info.file);
-  const get = <A>(name: string) => {
-    const d = column(table, name, file);
-    return (d.values as unknown as { subarray(a: number, b: number): A }).subarray(d.offset, d.offset + d.length);
+  const q = column<Int32>(table, 'q', file);
+  const p = column<FixedSizeList>(table, 'p', file);
+  const score = column<FixedSizeList>(table, 'score', file);
+  const group = p.type.listSize;
+  const flat = <A>(d: Data<FixedSizeList>) => {
+    const child = d.children[0];
+    const start = child.offset + d.offset * group; // the list's offset counts lists, the child's counts values
+    return (child.values as unknown as { subarray(a: number, b: number): A }).subarray(start, start + d.length * group);
   };
-  return {
-    rows: table.numRows,
-    q: get<Int32Array>('q'),
-    pos: get<Int32Array>('pos'),
-    neg: get<Int32Array>('neg'),
-    posScore: get<Float32Array>('pos_score'),
-    negScore: get<Float32Array>('neg_score'),
-  };
+  return { rows: table.numRows, group, q: q.values.subarray(q.offset, q.offset + q.length), p: flat<Int32Array>(p), score: flat<Float32Array>(score) };
 }

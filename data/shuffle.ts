@@ -1,35 +1,32 @@
 import { Rng } from '../common/rng.js';
-import type { TripleRows } from './shards.js';
+import type { GroupRows } from './shards.js';
 
 /** A different, reproducible stream for every (seed, epoch). */
 export const epochSeed = (seed: number, epoch: number): number => Math.imul(seed ^ 0x9e3779b9, 0x85ebca6b) ^ Math.imul(epoch + 1, 0xc2b2ae35);
 
-/** Fixed-capacity columns of triple rows (a batch being assembled, or the shuffle buffer). */
+/** Fixed-capacity columns of group rows (a batch being assembled, or the shuffle buffer). */
 export class RowBuf {
-  readonly q: Int32Array;
-  readonly pos: Int32Array;
-  readonly neg: Int32Array;
-  readonly ps: Float32Array;
-  readonly ns: Float32Array;
-  constructor(readonly capacity: number) {
+  readonly q: Int32Array; // [capacity]
+  readonly p: Int32Array; // [capacity * group]
+  readonly score: Float32Array; // [capacity * group]
+  constructor(
+    readonly capacity: number,
+    readonly group: number,
+  ) {
     this.q = new Int32Array(capacity);
-    this.pos = new Int32Array(capacity);
-    this.neg = new Int32Array(capacity);
-    this.ps = new Float32Array(capacity);
-    this.ns = new Float32Array(capacity);
+    this.p = new Int32Array(capacity * group);
+    this.score = new Float32Array(capacity * group);
   }
-  copyFrom(i: number, src: RowBuf | TripleRows, j: number): void {
-    const s = src instanceof RowBuf ? src : { q: src.q, pos: src.pos, neg: src.neg, ps: src.posScore, ns: src.negScore };
-    this.q[i] = s.q[j];
-    this.pos[i] = s.pos[j];
-    this.neg[i] = s.neg[j];
-    this.ps[i] = s.ps[j];
-    this.ns[i] = s.ns[j];
+  copyFrom(i: number, src: RowBuf | GroupRows, j: number): void {
+    const g = this.group;
+    this.q[i] = src.q[j];
+    this.p.set(src.p.subarray(j * g, (j + 1) * g), i * g);
+    this.score.set(src.score.subarray(j * g, (j + 1) * g), i * g);
   }
 }
 
 /**
- * The triple rows of all epochs in a seeded order: per epoch, the shard order is permuted (when
+ * The group rows of all epochs in a seeded order: per epoch, the shard order is permuted (when
  * shuffling at all) and rows pass through a shuffle buffer of `capacity` rows (as tf.data's shuffle:
  * each incoming row replaces a uniformly drawn buffered row, which is emitted; the buffer is drained at
  * the end of each epoch, so epochs never mix). The order is a pure function of (data, seed, capacity),
@@ -40,7 +37,7 @@ export class ShuffledRows {
   private rand = new Rng(0);
   private order: number[] = [];
   private shardPos = 0;
-  private current: TripleRows | null = null;
+  private current: GroupRows | null = null;
   private rowPos = 0;
   private readonly buffer: RowBuf;
   private bufLen = 0;
@@ -48,12 +45,13 @@ export class ShuffledRows {
 
   constructor(
     private readonly shards: number,
-    private readonly load: (shard: number) => Promise<TripleRows>,
+    private readonly load: (shard: number) => Promise<GroupRows>,
     private readonly seed: number,
     capacity: number,
+    group: number,
     private readonly epochs: number,
   ) {
-    this.buffer = new RowBuf(capacity);
+    this.buffer = new RowBuf(capacity, group);
     this.startEpoch();
   }
 

@@ -2,8 +2,9 @@ import { readFileSync } from 'node:fs';
 import path from 'node:path';
 import { sharedPath } from '../common/paths.js';
 import type { TempFiles } from '../common/testing.js';
-import type { TripleBatch } from './batch.js';
+import type { GroupBatch } from './batch.js';
 import { openBatches, type BatchOptions } from './batcher.js';
+import type { Padded } from './collate.js';
 import { DataConfig } from './config.js';
 
 /**
@@ -32,13 +33,13 @@ export function fixture(files: TempFiles, name: string, triples = TRIPLES): Data
 }
 
 /** Every batch of a prepared cache. */
-export async function allBatches(cacheDir: string, opts: BatchOptions, cursor?: Record<string, unknown>): Promise<TripleBatch[]> {
+export async function allBatches(cacheDir: string, opts: BatchOptions, cursor?: Record<string, unknown>): Promise<GroupBatch[]> {
   const src = await openBatches(cacheDir, opts, cursor);
-  const out: TripleBatch[] = [];
+  const out: GroupBatch[] = [];
   for (let b = await src.next(); b; b = await src.next()) out.push(b);
   await src.close();
   return out;
 }
 
-/** The real tokens of row i of a part, without padding. */
-export const tokenRow = (ids: Int32Array, mask: Int32Array, len: number, i: number) => Array.from(ids.subarray(i * len, (i + 1) * len)).filter((_, j) => mask[i * len + j] === 1);
+/** The real tokens of row i of a padded part, without padding. */
+export const tokenRow = (p: Padded, i: number) => Array.from(p.ids.subarray(i * p.len, (i + 1) * p.len)).filter((_, j) => p.mask[i * p.len + j] === 1);
