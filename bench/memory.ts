@@ -1,13 +1,13 @@
 /**
  * Memory of one Margin-MSE training step of the BERT_Dot student at DistilBERT width (dim 768, 12 heads,
  * FFN 3072, vocabulary 30522), queries of 30 and passages of 200 tokens (full length, random ids): the trainer's
- * own step (train/step.ts batchGradients, then Adam.apply), no accumulation. Each (layers, batch, recompute) runs
+ * own step (train/step.ts stepGradients, then Adam.apply), no accumulation. Each (layers, batch, recompute) runs
  * in a fresh child process, so the high-water marks are that step's alone. Per step it records:
  *   - buffers: the high-water mark of the backend's tensor memory (models/engine/memory-tracker.ts, installed
  *     before the model exists): on wasm its live buffers, each once (views and saved clones share one buffer;
  *     kernels' own temporaries count), what a GPU or native backend would hold; on cpu its live typed arrays;
  *     elsewhere tfjs's numBytes. Weights and Adam's state included. The measure is printed with the table.
- *     Also split: during batchGradients, during Adam.apply, before the embedding's first
+ *     Also split: during stepGradients, during Adam.apply, before the embedding's first
  *     table-size gradient (activationPeak: the forward and the blocks' backward), the state before the step
  *     (weights + Adam) and `saved`, what is live beyond that state when the backward pass starts (a probe on
  *     the loss): the activations kept for the backward, PyTorch's saved tensors' counterpart.
@@ -36,16 +36,16 @@ import * as tf from '@tensorflow/tfjs-core';
 import type { BackendWasm } from '@tensorflow/tfjs-backend-wasm';
 import { writeJsonAtomic } from '../common/atomic.js';
 import { ROOT } from '../common/paths.js';
-import type { TripleBatch } from '../data/batch.js';
+import type { GroupBatch } from '../data/batch.js';
 import { DISTILBERT_BASE } from '../models/distilbert.js';
 import { initBackend, type BackendChoice } from '../models/engine/backend.js';
 import { MEASURE_NOTES, trackMemory, type MemoryMeasure } from '../models/engine/memory-tracker.js';
 import { RECOMPUTE_CHOICES, type Recompute } from '../models/transformer.js';
 import type { Adam } from '../train/adam.js';
-import { marginMse } from '../train/losses.js';
+import { lossTerms } from '../train/loss-terms.js';
 import { fitMemory, predict, type Fit } from '../train/memory-plan.js';
 import { probeStep } from '../train/memory-probe.js';
-import { batchGradients } from '../train/step.js';
+import { stepGradients } from '../train/step.js';
 import type { Student } from '../train/student.js';
 
 const Q_LEN = 30;
@@ -65,7 +65,7 @@ interface Measure {
   backend?: string;
   measure?: MemoryMeasure;
   buffers?: number; // high-water of live backend buffers over the whole step
-  buffersGradients?: number; // ... during batchGradients
+  buffersGradients?: number; // ... during stepGradients
   buffersAdam?: number; // ... during Adam.apply
   state?: number; // live buffers before the step: weights and Adam's moments
   saved?: number; // live buffers when the backward pass starts, less `state`: what the forward kept for it
@@ -109,9 +109,9 @@ async function child(): Promise<void> {
     // Installed before the model exists, so the weights and Adam's state are counted too.
     const tracker = trackMemory({ watchBytes: DISTILBERT_BASE.vocab_size * DISTILBERT_BASE.dim * 4 });
     const spec = { model: { ...DISTILBERT_BASE, n_layers: layers }, batch, queryLength: Q_LEN, passageLength: P_LEN, recompute: recompute as Recompute };
-    const profileStep = async ({ student, adam, batch: tb }: { student: Student; adam: Adam; batch: TripleBatch }) => {
+    const profileStep = async ({ student, adam, batch: tb }: { student: Student; adam: Adam; batch: GroupBatch }) => {
       const info = await tf.profile(async () => {
-        const r = await batchGradients(student, marginMse, tb, 1);
+        const r = await stepGradients(student, lossTerms('margin-mse'), tb, 1);
         adam.apply(r.grads, 1e-5);
         tf.dispose([...r.grads.values()]);
       });

@@ -1,6 +1,6 @@
 /**
  * Engine speed on the model's two hot paths, in one run, with ratios against PyTorch CPU:
- *   - a full Margin-MSE training step (train/step.ts batchGradients: bertDotScores → marginMse → gradients; then Adam) of the tiny student
+ *   - a full Margin-MSE training step (train/step.ts stepGradients: encode → dotScores → margin-mse → gradients; then Adam) of the tiny student
  *     (2 layers, dim 128, 2 heads, FFN 512), batch 32, query 30 / passage 200 tokens;
  *   - a forward pass of a DistilBERT-size encoder (6 layers, dim 768, 12 heads, FFN 3072) over 8 passages of
  *     200 tokens.
@@ -22,15 +22,16 @@ import * as tf from '@tensorflow/tfjs-core';
 import { writeJsonAtomic } from '../common/atomic.js';
 import { ROOT } from '../common/paths.js';
 import { Rng } from '../common/rng.js';
-import type { TripleBatch } from '../data/batch.js';
+import type { GroupBatch } from '../data/batch.js';
+import { collateGroups } from '../data/collate.js';
 import { DISTILBERT_BASE, DistilBert } from '../models/distilbert.js';
 import { initBackend, type BackendChoice } from '../models/engine/backend.js';
 import { processThreads } from '../models/engine/threads.js';
 import { hostWeights } from '../models/onnx/export.js';
 import { OnnxBertDot } from '../models/onnx/inference.js';
 import { Adam } from '../train/adam.js';
-import { marginMse } from '../train/losses.js';
-import { batchGradients } from '../train/step.js';
+import { lossTerms } from '../train/loss-terms.js';
+import { stepGradients } from '../train/step.js';
 import { bertDotStudent } from '../train/bert-dot-student.js';
 
 const TINY = { ...DISTILBERT_BASE, dim: 128, n_layers: 2, n_heads: 2, hidden_dim: 512 };
@@ -60,23 +61,12 @@ function ids(n: number, seed: number): Int32Array {
   return Int32Array.from({ length: n }, () => 1000 + r.int(29000));
 }
 
-function benchBatch(): TripleBatch {
+/** BATCH triples (groups of 2) of full-length rows. */
+function benchBatch(): GroupBatch {
   const full = (n: number) => new Int32Array(n).fill(1);
-  return {
-    size: BATCH,
-    qLen: Q_LEN,
-    qIds: ids(BATCH * Q_LEN, 1),
-    qMask: full(BATCH * Q_LEN),
-    pLen: P_LEN,
-    posIds: ids(BATCH * P_LEN, 2),
-    posMask: full(BATCH * P_LEN),
-    nLen: P_LEN,
-    negIds: ids(BATCH * P_LEN, 3),
-    negMask: full(BATCH * P_LEN),
-    teacherPos: new Float32Array(BATCH).map((_, i) => Math.sin(i)),
-    teacherNeg: new Float32Array(BATCH).map((_, i) => Math.cos(i)),
-    hasTeacher: true,
-  };
+  const part = (len: number, seed: number) => ({ rows: BATCH, len, ids: ids(BATCH * len, seed), mask: full(BATCH * len) });
+  const teacher = [Array.from({ length: BATCH }, (_, i) => Math.sin(i)), Array.from({ length: BATCH }, (_, i) => Math.cos(i))];
+  return collateGroups(part(Q_LEN, 1), [part(P_LEN, 2), part(P_LEN, 3)], teacher);
 }
 
 /** Median seconds of `repeats` runs of `fn`, after a warm-up unless `warm` is false. */
@@ -99,7 +89,7 @@ async function trainStepSeconds(repeats: number, warm: boolean): Promise<number>
   const batch = benchBatch();
   // The trainer's own step (train/step.ts); it reads the loss asynchronously, which ends the step's work.
   const step = async () => {
-    const { grads } = await batchGradients(student, marginMse, batch, 1);
+    const { grads } = await stepGradients(student, lossTerms('margin-mse'), batch, 1);
     adam.apply(grads, 1e-5);
     tf.dispose([...grads.values()]);
   };

@@ -2,7 +2,7 @@ import type { Argv, CommandModule } from 'yargs';
 import { BACKEND_CHOICES, initBackend, type BackendChoice } from '../models/engine/backend.js';
 import { bertCatParity } from '../parity/bert-cat.js';
 import { bertDotParity } from '../parity/bert-dot.js';
-import { readReferenceJson, type ParityReport } from '../parity/reference.js';
+import { formatReport, readReferenceJson, type ParityReport } from '../parity/reference.js';
 import { convertCommand } from './model-convert.js';
 import exportOnnxCommand from './model-export-onnx.js';
 
@@ -39,19 +39,6 @@ const parityCommand: CommandModule<object, ParityArgs> = {
 async function isBertCatReference(file: string): Promise<boolean> {
   const raw = await readReferenceJson(file);
   return raw !== null && typeof raw === 'object' && 'token_type_ids' in raw;
-}
-
-/** One line per quantity: name, max abs diff, max rel diff, tolerance, verdict; then the summary. */
-function formatReport(r: ParityReport): string {
-  const width = Math.max(8, ...r.quantities.map((q) => q.name.length));
-  const e = (x: number) => (Number.isFinite(x) ? x.toExponential(2) : String(x));
-  const lines = [`${'quantity'.padEnd(width)}  ${'max abs'.padStart(9)}  ${'max rel'.padStart(9)}  ${'tol'.padStart(9)}`];
-  for (const q of r.quantities) {
-    lines.push(`${q.name.padEnd(width)}  ${e(q.maxAbs).padStart(9)}  ${e(q.maxRel).padStart(9)}  ${e(q.tol).padStart(9)}  ${q.ok ? 'ok' : 'FAIL'}${q.note ? `  (${q.note})` : ''}`);
-  }
-  const bad = r.quantities.filter((q) => !q.ok).length;
-  lines.push(`${r.ok ? 'PASS' : 'FAIL'} on ${r.backend}: ${r.quantities.length - bad}/${r.quantities.length} quantities within tolerance`);
-  return `${lines.join('\n')}\n`;
 }
 
 /** `margin-mse model <command>`. */

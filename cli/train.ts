@@ -1,5 +1,8 @@
 import type { CommandModule } from 'yargs';
 import { ConfigError, loadConfig } from '../common/config.js';
+import { BACKEND_CHOICES, initBackend, type BackendChoice } from '../models/engine/backend.js';
+import { checkLosses, readLossGolden } from '../parity/losses.js';
+import { formatReport } from '../parity/reference.js';
 import { Config } from '../pipelines/config.js';
 import { NonFiniteError } from '../train/nonfinite.js';
 import { exportRun, train } from '../pipelines/train.js';
@@ -49,8 +52,31 @@ const planCommand: CommandModule = {
 };
 
 /**
+ * `margin-mse train losses --check FILE.json`: the losses' parity check (parity/losses.ts). Every loss the file
+ * names is evaluated on its S, T, M; stdout gets our `{key: {value, grad}}` as JSON, stderr the differences per
+ * quantity; exit 1 when any is past the tolerances (values 1e-5, gradients 1e-4 relative).
+ */
+const lossesCommand: CommandModule = {
+  command: 'losses',
+  describe: 'check the losses against a golden file ({S, T, M, <loss key>: {value, grad}}); print our values as JSON',
+  builder: (y) =>
+    y
+      .option('check', { type: 'string', demandOption: true, describe: 'loss golden, e.g. ../shared/goldens/losses/golden.json' })
+      .option('backend', { choices: BACKEND_CHOICES, default: 'cpu' as BackendChoice }),
+  handler: async (argv) => {
+    const golden = await readLossGolden(argv.check as string);
+    await initBackend(argv.backend as BackendChoice, { quiet: true });
+    const check = await checkLosses(golden);
+    process.stdout.write(`${JSON.stringify(check.results)}\n`);
+    process.stderr.write(formatReport(check));
+    if (!check.ok) process.exitCode = 1;
+  },
+};
+
+/**
  * `margin-mse train --config F [--set k=v ...] [--resume]` trains; `margin-mse train export --run DIR [--out DIR]`
- * exports. The command is thin: it resolves the config and calls pipelines/train.ts.
+ * exports; `train plan` predicts its memory; `train losses --check FILE.json` checks the losses. The command is thin: it resolves the
+ * config and calls pipelines/train.ts.
  */
 const command: CommandModule = {
   command: 'train',
@@ -59,6 +85,7 @@ const command: CommandModule = {
     y
       .command(exportCommand)
       .command(planCommand)
+      .command(lossesCommand)
       .option('config', { type: 'string', describe: 'YAML config (sections run, data, model, train, eval)' })
       .option('set', { type: 'string', array: true, default: [], describe: 'override, e.g. --set train.lr=1e-5' })
       .option('resume', { type: 'boolean', default: false, describe: "continue the run's latest checkpoint" }),

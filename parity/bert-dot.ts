@@ -1,10 +1,11 @@
 import * as tf from '@tensorflow/tfjs-core';
 import { z } from 'zod';
 import { InputError } from '../common/errors.js';
-import type { TripleBatch } from '../data/batch.js';
+import type { GroupBatch } from '../data/batch.js';
+import { collateGroups } from '../data/collate.js';
 import { Adam } from '../train/adam.js';
 import { marginMse } from '../train/losses.js';
-import { bertDotScores } from '../models/bert-dot.js';
+import { dotScores, encodeGroups } from '../models/bert-dot.js';
 import type { DistilBert } from '../models/distilbert.js';
 import { loadDistilBert } from '../models/weights/hf.js';
 import { compare, readReference, type ParityReport, type Quantity } from './reference.js';
@@ -59,25 +60,16 @@ export async function readBertDotReference(file: string): Promise<BertDotReferen
   return ref;
 }
 
-/** Packs the reference inputs as the batcher would. */
-export function referenceBatch(ref: BertDotReference): TripleBatch {
-  const b = ref.query.input_ids.length;
-  const flat = (m: number[][]) => Int32Array.from(m.flat());
-  return {
-    size: b,
-    qLen: ref.query.input_ids[0].length,
-    qIds: flat(ref.query.input_ids),
-    qMask: flat(ref.query.attention_mask),
-    pLen: ref.pos.input_ids[0].length,
-    posIds: flat(ref.pos.input_ids),
-    posMask: flat(ref.pos.attention_mask),
-    nLen: ref.neg.input_ids[0].length,
-    negIds: flat(ref.neg.input_ids),
-    negMask: flat(ref.neg.attention_mask),
-    teacherPos: Float32Array.from(ref.teacher_pos ?? new Array(b).fill(0)),
-    teacherNeg: Float32Array.from(ref.teacher_neg ?? new Array(b).fill(0)),
-    hasTeacher: ref.teacher_pos !== undefined && ref.teacher_neg !== undefined,
-  };
+/** Packs the reference inputs as the batcher would: groups of 2 (positive, negative), K = 1. */
+export function referenceBatch(ref: BertDotReference): GroupBatch {
+  const part = (p: { input_ids: number[][]; attention_mask: number[][] }) => ({
+    rows: p.input_ids.length,
+    len: p.input_ids[0].length,
+    ids: Int32Array.from(p.input_ids.flat()),
+    mask: Int32Array.from(p.attention_mask.flat()),
+  });
+  const teacher = ref.teacher_pos !== undefined && ref.teacher_neg !== undefined ? [ref.teacher_pos, ref.teacher_neg] : null;
+  return collateGroups(part(ref.query), [part(ref.pos), part(ref.neg)], teacher);
 }
 
 /** Loads the model folder and runs every comparison the reference allows. */
@@ -110,9 +102,12 @@ export async function runBertDotParity(model: DistilBert, ref: BertDotReference)
     q.push(compare(key, await read(cls), want.flat(), TOL_OUTPUT));
   }
 
+  // The trainer's scoring and Margin-MSE over S, T [B, 2] (column 0 the positive, 1 the negative).
   const lossOf = () => {
-    const { sPos, sNeg } = bertDotScores(model, batch);
-    return { sPos, sNeg, loss: marginMse(sPos, sNeg, tf.tensor1d(batch.teacherPos), tf.tensor1d(batch.teacherNeg)) };
+    const { q, p } = encodeGroups(model, batch);
+    const { S } = dotScores(q, p, 2, false); // [B, 2]
+    const [sPos, sNeg] = tf.unstack(S, 1) as [tf.Tensor1D, tf.Tensor1D];
+    return { sPos, sNeg, loss: marginMse(S, tf.tensor2d(batch.teacher, [b, 2])) };
   };
   const outputs = (prefix: string, want: { score_pos?: number[]; score_neg?: number[]; loss?: number }, got: { sPos: ArrayLike<number>; sNeg: ArrayLike<number>; loss: number }) => {
     if (want.score_pos) q.push(compare(`${prefix}score_pos`, got.sPos, want.score_pos, TOL_OUTPUT));

@@ -56,3 +56,16 @@ export function compare(name: string, ours: ArrayLike<number>, ref: ArrayLike<nu
   const maxRel = scale === 0 ? (maxAbs === 0 ? 0 : Infinity) : maxAbs / scale;
   return { name, maxAbs, maxRel, tol, ok: maxRel <= tol };
 }
+
+/** One line per quantity: name, max abs diff, max rel diff, tolerance, verdict; then the summary. */
+export function formatReport(r: ParityReport): string {
+  const width = Math.max(8, ...r.quantities.map((q) => q.name.length));
+  const e = (x: number) => (Number.isFinite(x) ? x.toExponential(2) : String(x));
+  const lines = [`${'quantity'.padEnd(width)}  ${'max abs'.padStart(9)}  ${'max rel'.padStart(9)}  ${'tol'.padStart(9)}`];
+  for (const q of r.quantities) {
+    lines.push(`${q.name.padEnd(width)}  ${e(q.maxAbs).padStart(9)}  ${e(q.maxRel).padStart(9)}  ${e(q.tol).padStart(9)}  ${q.ok ? 'ok' : 'FAIL'}${q.note ? `  (${q.note})` : ''}`);
+  }
+  const bad = r.quantities.filter((q) => !q.ok).length;
+  lines.push(`${r.ok ? 'PASS' : 'FAIL'} on ${r.backend}: ${r.quantities.length - bad}/${r.quantities.length} quantities within tolerance`);
+  return `${lines.join('\n')}\n`;
+}

@@ -50,32 +50,45 @@ describe('train() end to end on a generated MS MARCO-shaped dataset', () => {
     model.dispose();
   });
 
-  it('resume with the real batcher and DistilBERT: stopped after a checkpoint, resumed, same weights bit for bit', async () => {
-    const dir = await fsp.mkdtemp(path.join(os.tmpdir(), 'trainer-resume-'));
-    const sets = (name: string) => [
-      `data.collection=${f.collection}`, `data.queries=${f.queriesTrain}`, `data.triples=${f.trainScores}`, `data.cache_dir=${dir}/cache`,
-      'data.query_max_length=12', 'data.passage_max_length=24', 'data.shuffle_buffer=16', 'train.validation.every=0',
-      'train.batch_size=4', 'train.accumulation_steps=2', 'train.lr=1e-3', 'train.max_steps=4', 'train.checkpoint_every=2',
-      `run.out_dir=${dir}/runs`, `run.name=${name}`, 'run.backend=cpu',
-    ];
-    const cfg = (name: string) => parseConfig(Config, { ...(applySets({}, sets(name)) as object), model: TINY_MODEL }, 'test');
-    await train(cfg('whole'), { log: () => {} });
+  // Triples with Margin-MSE, and groups of 1 + 3 from the teacher run with Margin-MSE + in-batch negatives (GradCache).
+  const variants = {
+    triples: () => [`data.triples=${f.trainScores}`],
+    groups: () => [
+      `data.groups={source: teacher-run, run: ${JSON.stringify(f.teacherRunTrain)}, qrels: ${JSON.stringify(f.qrelsTrain)}, negatives: 3, per_query: 2}`,
+      'data.on_bad_line=skip', // this small collection leaves a few queries fewer than 3 negatives
+      'train.loss=[{name: margin-mse}, {name: in-batch, weight: 0.5}]',
+    ],
+  };
+  for (const [variant, extra] of Object.entries(variants)) {
+    it(`resume with the real batcher and DistilBERT (${variant}): stopped after a checkpoint, resumed, same weights bit for bit`, async () => {
+      const dir = await fsp.mkdtemp(path.join(os.tmpdir(), 'trainer-resume-'));
+      const sets = (name: string) => [
+        `data.collection=${f.collection}`, `data.queries=${f.queriesTrain}`, `data.cache_dir=${dir}/cache`, ...extra(),
+        'data.query_max_length=12', 'data.passage_max_length=24', 'data.shuffle_buffer=16', 'train.validation.every=0',
+        'train.batch_size=4', 'train.accumulation_steps=2', 'train.lr=1e-3', 'train.max_steps=4', 'train.checkpoint_every=2', 'train.log_every=2',
+        `run.out_dir=${dir}/runs`, `run.name=${name}`, 'run.backend=cpu',
+      ];
+      const cfg = (name: string) => parseConfig(Config, { ...(applySets({}, sets(name)) as object), model: TINY_MODEL }, 'test');
+      await train(cfg('whole'), { log: () => {} });
 
-    // The process "dies" during step 3, after the checkpoint of step 2 (a real SIGKILL is train/resume.test.ts).
-    const crash = { stepEnd: ({ step }: { step: number }) => { if (step === 3) throw new Error('killed'); } };
-    await expect(train(cfg('cut'), { log: () => {}, hooks: crash })).rejects.toThrow('killed');
-    expect(await latestCheckpoint(path.join(dir, 'runs', 'cut'))).toMatch(/step-00000002$/);
-    // --resume reads the run folder's config.yaml (the model section there is the tiny one).
-    const logs: string[] = [];
-    const summary = await train(cfg('cut'), { resume: true, log: (m) => logs.push(m) });
-    expect(logs.join('\n')).toMatch(/resumed from .*step-00000002 at step 2/);
-    expect(summary).toMatchObject({ steps: 4, triples: 16 });
-    for (const file of ['model.safetensors', 'optimizer.safetensors']) {
-      const a = await fsp.readFile(path.join(dir, 'runs', 'whole', 'step-00000004', file));
-      const b = await fsp.readFile(path.join(dir, 'runs', 'cut', 'step-00000004', file));
-      expect(b.equals(a)).toBe(true);
-    }
-  });
+      // The process "dies" during step 3, after the checkpoint of step 2 (a real SIGKILL is train/resume.test.ts).
+      const crash = { stepEnd: ({ step }: { step: number }) => { if (step === 3) throw new Error('killed'); } };
+      await expect(train(cfg('cut'), { log: () => {}, hooks: crash })).rejects.toThrow('killed');
+      expect(await latestCheckpoint(path.join(dir, 'runs', 'cut'))).toMatch(/step-00000002$/);
+      // --resume reads the run folder's config.yaml (the model section there is the tiny one).
+      const logs: string[] = [];
+      const summary = await train(cfg('cut'), { resume: true, log: (m) => logs.push(m) });
+      expect(logs.join('\n')).toMatch(/resumed from .*step-00000002 at step 2/);
+      expect(summary).toMatchObject({ steps: 4, triples: 16 });
+      for (const file of ['model.safetensors', 'optimizer.safetensors']) {
+        const a = await fsp.readFile(path.join(dir, 'runs', 'whole', 'step-00000004', file));
+        const b = await fsp.readFile(path.join(dir, 'runs', 'cut', 'step-00000004', file));
+        expect(b.equals(a)).toBe(true);
+      }
+      const rows = (await fsp.readFile(path.join(dir, 'runs', 'cut', 'metrics.jsonl'), 'utf8')).trim().split('\n').map((l) => JSON.parse(l));
+      expect(Object.keys(rows[0].terms)).toEqual(variant === 'groups' ? ['margin_mse', 'in_batch_scale1'] : ['margin_mse']);
+    });
+  }
 
   it('--resume without a checkpoint checks the saved model section before building the student', async () => {
     const dir = await fsp.mkdtemp(path.join(os.tmpdir(), 'trainer-nockpt-'));

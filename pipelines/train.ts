@@ -21,6 +21,7 @@ import { resolveAccumulation } from './memory-plan.js';
 import { loadDistilBert, saveDistilBert } from '../models/weights/hf.js';
 import { latestCheckpoint, loadCheckpoint } from '../train/checkpoint.js';
 import type { ValidationConfig } from '../train/config.js';
+import { lossTerms, termsNeed } from '../train/loss-terms.js';
 import { LOSSES } from '../train/losses.js';
 import { type TrainHooks, runLoop } from '../train/loop.js';
 import { bertDotStudent, modelFromConfig } from '../train/bert-dot-student.js';
@@ -79,8 +80,10 @@ export async function train(config: Config, opts: TrainOptions = {}): Promise<Tr
   const t = { ...config.train, accumulation_steps: await resolveAccumulation(config, log, checkpointDir ?? undefined) };
   await initBackend(config.run.backend);
   const { cacheDir, manifest } = await prepare(config.data, { onProgress: () => {} });
-  if (LOSSES[t.loss].needsTeacher && !manifest.has_teacher) {
-    throw new ConfigError(`train.loss=${t.loss} needs teacher scores, but ${config.data.triples} (${config.data.triples_format}) has none; use train.loss=ranknet or scored triples`);
+  const terms = lossTerms(t.loss);
+  if (termsNeed(terms).teacher && !manifest.has_teacher) {
+    const needy = terms.filter((x) => LOSSES[x.name].needsTeacher).map((x) => x.key).join(', ');
+    throw new ConfigError(`train.loss: ${needy} needs teacher scores, but ${config.data.triples} (${config.data.triples_format}) has none; use ranknet or in-batch, or scored triples or groups`);
   }
 
   const ckpt = checkpointDir ? await loadCheckpoint(checkpointDir) : undefined;
@@ -118,7 +121,7 @@ export async function train(config: Config, opts: TrainOptions = {}): Promise<Tr
       seed: config.run.seed,
       hooks,
       resume: ckpt,
-      totalSteps: Math.ceil((manifest.triples.rows * t.max_epochs) / t.batch_size),
+      totalSteps: Math.ceil((manifest.groups.rows * t.max_epochs) / t.batch_size),
       log,
       stop: opts.stop,
     });

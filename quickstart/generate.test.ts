@@ -10,7 +10,7 @@ import { buildDataset, DEFAULT_GENERATE, generate, qrelsOf } from './generate.js
 import { CONCEPTS, FUNCTION_WORDS, NEUTRAL, QUERY_TEMPLATES, SENTENCE_TEMPLATES } from './lexicon.js';
 
 const tmp = () => fsp.mkdtemp(path.join(os.tmpdir(), 'qs-gen-'));
-const FILES = ['collection.tsv', 'queries.train.tsv', 'queries.dev.tsv', 'qrels.dev.tsv', 'run.bm25.dev.trec', 'queries.val.tsv', 'qrels.val.tsv', 'run.bm25.val.trec', 'triples.train.scores.tsv', 'dataset.json'];
+const FILES = ['collection.tsv', 'queries.train.tsv', 'queries.dev.tsv', 'qrels.dev.tsv', 'run.bm25.dev.trec', 'queries.val.tsv', 'qrels.val.tsv', 'run.bm25.val.trec', 'triples.train.scores.tsv', 'qrels.train.tsv', 'run.teacher.train.trec', 'dataset.json'];
 const small = { topics: 60, passagesPerTopic: 2, extraPassages: 20, trainQueries: 120, devQueries: 30, valQueries: 10, bm25Depth: 20, triplesPerQuery: 3 };
 
 describe('quickstart generator', () => {
@@ -65,6 +65,28 @@ describe('quickstart generator', () => {
       expect(Number.isFinite(Number(ps)) && Number.isFinite(Number(ns))).toBe(true);
       expect(train.has(qid) && pids.has(pos) && pids.has(neg) && pos !== neg).toBe(true);
     }
+    // The teacher run of the training queries: BM25's top 30 (fewer when fewer passages share a word) plus every judged passage, teacher-scored.
+    const qrelsTrain = await readQrels(f.qrelsTrain);
+    expect(new Set(qrelsTrain.keys())).toEqual(train);
+    const teacher = await readRun(f.teacherRunTrain);
+    expect(new Set(teacher.keys())).toEqual(train);
+    const [pos, neg]: number[][] = [[], []];
+    for (const [qid, docs] of teacher) {
+      const judged = [...qrelsTrain.get(qid)!.keys()];
+      expect(docs.length).toBeLessThanOrEqual(30 + judged.length);
+      expect(docs.map((d) => d.docno)).toEqual(expect.arrayContaining(judged));
+      for (const d of docs) (judged.includes(d.docno) ? pos : neg).push(d.score);
+    }
+    const mean = (xs: number[]) => xs.reduce((a, x) => a + x, 0) / xs.length;
+    expect(mean(pos)).toBeCloseTo(4, 0);
+    expect(mean(pos) - mean(neg)).toBeGreaterThan(4);
+  });
+
+  it('the teacher run leaves every other file as it was without it (its own random stream)', () => {
+    const a = buildDataset({ ...DEFAULT_GENERATE, ...small, teacherRunDepth: 5 });
+    const b = buildDataset({ ...DEFAULT_GENERATE, ...small, teacherRunDepth: 50 });
+    expect(b.triples).toEqual(a.triples);
+    expect(b.passages).toEqual(a.passages);
   });
 
   it('gives relevant passages the teacher margin and hides them from word matching', () => {

@@ -1,6 +1,6 @@
 import path from 'node:path';
 import { writeFileAtomic, writeJsonAtomic } from '../common/atomic.js';
-import { writeRun } from '../data/runs.js';
+import { writeRun, type Run } from '../data/runs.js';
 import { Bm25Index } from '../eval/bm25.js';
 import { CONCEPTS, NEUTRAL, QUERY_TEMPLATES, SENTENCE_TEMPLATES } from './lexicon.js';
 import { Rng } from '../common/rng.js';
@@ -16,6 +16,9 @@ import { Rng } from '../common/rng.js';
  * The teacher is a noisy cross-scorer that knows the topics: 4 per shared topic concept − 4, plus noise.
  * Held-out query sets: `dev` (the report's) and `val` (validation during training), each with qrels and
  * the built-in BM25's top-k run over the collection as re-ranking candidates.
+ * For group training (data.groups), the training queries also get qrels and a teacher run: BM25's top-k plus
+ * the judged passages (as one adds the qrels positives before a cross-encoder re-ranks), each scored by the
+ * same teacher, so K negatives per query can be drawn from it.
  */
 export interface GenerateOptions {
   seed: number;
@@ -32,6 +35,8 @@ export interface GenerateOptions {
   triplesPerQuery: number;
   /** Standard deviation of the teacher's noise (its margins are 4 and 8). */
   teacherNoise: number;
+  /** BM25 depth of the training queries' teacher run (their judged passages are added). */
+  teacherRunDepth: number;
 }
 
 export const DEFAULT_GENERATE: GenerateOptions = {
@@ -45,6 +50,7 @@ export const DEFAULT_GENERATE: GenerateOptions = {
   bm25Depth: 100,
   triplesPerQuery: 8,
   teacherNoise: 1,
+  teacherRunDepth: 30,
 };
 
 type Topic = readonly [number, number];
@@ -94,6 +100,9 @@ export interface DatasetFiles {
   bm25Val: string;
   /** `pos_score<TAB>neg_score<TAB>qid<TAB>pos_pid<TAB>neg_pid`, as the published teacher score files. */
   trainScores: string;
+  /** Qrels of the training queries and their teacher run (TREC, the teacher's scores): a `data.groups` teacher-run source. */
+  qrelsTrain: string;
+  teacherRunTrain: string;
   manifest: string;
 }
 
@@ -109,6 +118,8 @@ export function datasetFiles(dir: string): DatasetFiles {
     qrelsVal: path.join(dir, 'qrels.val.tsv'),
     bm25Val: path.join(dir, 'run.bm25.val.trec'),
     trainScores: path.join(dir, 'triples.train.scores.tsv'),
+    qrelsTrain: path.join(dir, 'qrels.train.tsv'),
+    teacherRunTrain: path.join(dir, 'run.teacher.train.trec'),
     manifest: path.join(dir, 'dataset.json'),
   };
 }
@@ -219,6 +230,23 @@ export function buildDataset(options: GenerateOptions = DEFAULT_GENERATE): Datas
   return { options: o, topics, passages, trainQueries, devQueries, valQueries, triples: rng.shuffle(triples) };
 }
 
+/**
+ * The training queries' teacher run: per query, BM25's candidates (`bm25`) plus every passage of its topic,
+ * scored by the teacher of the triples (4 per shared topic concept - 4, plus noise) from its own seeded stream,
+ * so the other files do not change with it.
+ */
+export function teacherRun(ds: Dataset, bm25: Run): Run {
+  const rng = new Rng(ds.options.seed ^ 0x5eed7ea);
+  const byPid = new Map(ds.passages.map((p) => [p.pid, p]));
+  const run: Run = new Map();
+  for (const q of ds.trainQueries) {
+    const pids = new Set([...(bm25.get(q.qid) ?? []).map((d) => d.docno), ...ds.passages.filter((p) => p.topic === q.topic).map((p) => p.pid)]);
+    const shared = (p: Passage) => ds.topics[p.topic].filter((c) => ds.topics[q.topic].includes(c)).length;
+    run.set(q.qid, [...pids].map((pid) => ({ docno: pid, score: Number((4 * shared(byPid.get(pid)!) - 4 + ds.options.teacherNoise * rng.normal()).toFixed(4)) })));
+  }
+  return run;
+}
+
 /** Qrels of held-out queries: every passage of the query's topic, grade 1. */
 export function qrelsOf(ds: Dataset, queries: Query[]): Map<string, string[]> {
   const qrels = new Map<string, string[]>();
@@ -245,6 +273,10 @@ export async function writeDataset(dir: string, ds: Dataset): Promise<DatasetFil
     await writeFileAtomic(qrelsFile, [...qrels].flatMap(([qid, pids]) => pids.map((pid) => `${qid} 0 ${pid} 1\n`)).join(''));
     await writeRun(runFile, bm25.searchRun(new Map(queries.map((q) => [q.qid, q.text])), ds.options.bm25Depth), 'bm25');
   }
+  const trainQrels = qrelsOf(ds, ds.trainQueries);
+  await writeFileAtomic(f.qrelsTrain, [...trainQrels].flatMap(([qid, pids]) => pids.map((pid) => `${qid} 0 ${pid} 1\n`)).join(''));
+  const candidates = bm25.searchRun(new Map(ds.trainQueries.map((q) => [q.qid, q.text])), ds.options.teacherRunDepth);
+  await writeRun(f.teacherRunTrain, teacherRun(ds, candidates), 'teacher');
   await writeFileAtomic(
     f.trainScores,
     tsv(ds.triples.map((t) => [t.posScore.toFixed(4), t.negScore.toFixed(4), t.qid, t.posPid, t.negPid])),

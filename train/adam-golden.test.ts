@@ -2,33 +2,31 @@ import { readFileSync } from 'node:fs';
 import * as tf from '@tensorflow/tfjs-core';
 import { describe, expect, it } from 'vitest';
 import { sharedPath } from '../common/paths.js';
-import type { TripleBatch } from '../data/batch.js';
+import type { GroupBatch } from '../data/batch.js';
+import { collateGroups } from '../data/collate.js';
 import { testBackend } from '../models/engine/testing.js';
 import { loadDistilBert } from '../models/weights/hf.js';
 import { Adam } from './adam.js';
 import { globalNorm } from './clip.js';
-import { marginMse } from './losses.js';
-import { batchGradients } from './step.js';
+import { dotScores, encodeGroups } from '../models/bert-dot.js';
 import { bertDotStudent } from './bert-dot-student.js';
+import { lossTerms } from './loss-terms.js';
+import { marginMse } from './losses.js';
+import { stepGradients } from './step.js';
 
 /** One Margin-MSE training step of the tiny DistilBERT against what PyTorch computed (torch.optim.Adam). */
 const DIR = sharedPath('goldens', 'distilbert-tiny');
 const golden = JSON.parse(readFileSync(`${DIR}/golden.json`, 'utf8'));
 
-function goldenBatch(): TripleBatch {
+/** The golden's triples as a group batch (K = 1). */
+function goldenBatch(): GroupBatch {
   const part = (p: { input_ids: number[][]; attention_mask: number[][] }) => ({
+    rows: p.input_ids.length,
     len: p.input_ids[0].length,
     ids: Int32Array.from(p.input_ids.flat()),
     mask: Int32Array.from(p.attention_mask.flat()),
   });
-  const [q, pos, neg] = [part(golden.query), part(golden.pos), part(golden.neg)];
-  return {
-    size: golden.query.input_ids.length,
-    qLen: q.len, qIds: q.ids, qMask: q.mask,
-    pLen: pos.len, posIds: pos.ids, posMask: pos.mask,
-    nLen: neg.len, negIds: neg.ids, negMask: neg.mask,
-    teacherPos: Float32Array.from(golden.teacher_pos), teacherNeg: Float32Array.from(golden.teacher_neg), hasTeacher: true,
-  };
+  return collateGroups(part(golden.query), [part(golden.pos), part(golden.neg)], [golden.teacher_pos, golden.teacher_neg]);
 }
 
 const close = (got: number, want: number, rel: number) => expect(Math.abs(got - want)).toBeLessThanOrEqual(rel * Math.max(Math.abs(want), 1e-2));
@@ -41,7 +39,7 @@ describe('Adam step on the distilbert-tiny golden', () => {
     const model = await loadDistilBert(DIR);
     const student = bertDotStudent(model);
     const batch = goldenBatch();
-    const { loss, grads } = await batchGradients(student, marginMse, batch, 1);
+    const { loss, grads } = await stepGradients(student, lossTerms('margin-mse'), batch, 1);
     close(loss, golden.loss, 1e-4);
     close(await globalNorm(grads), golden.grad_global_norm, 1e-3);
 
@@ -68,8 +66,8 @@ describe('Adam step on the distilbert-tiny golden', () => {
     }
     expect(checked).toBe(34);
     const after = tf.tidy(() => {
-      const { sPos, sNeg } = student.scores(batch);
-      return marginMse(sPos, sNeg, tf.tensor1d(batch.teacherPos), tf.tensor1d(batch.teacherNeg)).dataSync()[0];
+      const { q, p } = encodeGroups(student, batch);
+      return marginMse(dotScores(q, p, 2, false).S, tf.tensor2d(batch.teacher, [batch.size, 2])).dataSync()[0];
     });
     close(after, golden.after_adam_step.loss, 1e-3);
     adam.dispose();

@@ -1,5 +1,4 @@
 import { ConfigError } from '../common/config.js';
-import { bertDotScores } from '../models/bert-dot.js';
 import { DistilBert, type DistilBertConfig } from '../models/distilbert.js';
 import { loadDistilBert } from '../models/weights/hf.js';
 import type { Student } from './student.js';
@@ -27,7 +26,7 @@ export async function modelFromConfig(model: Record<string, unknown>, seed: numb
 export function bertDotStudent(model: DistilBert): Student {
   return {
     params: model.weights,
-    scores: (batch) => bertDotScores(model, batch),
+    encode: (ids, mask) => model.encode(ids, mask),
     config: { ...model.config, model_type: 'distilbert', architectures: ['DistilBertModel'] },
   };
 }

@@ -29,8 +29,11 @@ describe('train config', () => {
     expect(() => parse({ batch_size: 2.5 })).toThrow(ConfigError);
   });
 
-  it('takes exactly the loss names of train/losses.ts', () => {
+  it('takes exactly the loss names of train/losses.ts, or a weighted list of terms', () => {
     for (const loss of Object.keys(LOSSES)) expect(parse({ loss }).loss).toBe(loss);
-    expect(() => parse({ loss: 'margin_mse' })).toThrow(/'loss'/);
+    expect(() => parse({ loss: 'margin_mse' })).toThrow(/'loss': a loss name: margin-mse, mse, ranknet, kl, in-batch/);
+    const mix = [{ name: 'margin-mse' }, { name: 'in-batch', weight: 0.1, scale: 20 }];
+    expect(parse({ loss: mix }).loss).toEqual([{ name: 'margin-mse', weight: 1 }, { name: 'in-batch', weight: 0.1, scale: 20 }]);
+    expect(() => parse({ loss: [{ name: 'margin-mse' }, { name: 'in-batch', temperature: 2 }] })).toThrow(/'loss\.1'.*temperature/);
   });
 });

@@ -1,6 +1,6 @@
 import { z } from 'zod';
 import { RECOMPUTE_CHOICES } from '../models/transformer.js';
-import { LOSS_NAMES } from './losses.js';
+import { LossConfig } from './loss-terms.js';
 
 /** Validation during training: re-rank a candidate run for held-out queries and compute one measure. */
 export const ValidationConfig = z.strictObject({
@@ -29,9 +29,12 @@ export type ValidationConfig = z.output<typeof ValidationConfig>;
 
 /** The `train` section of the config tree (see pipelines/config.ts). Every field has a default. */
 export const TrainConfig = z.strictObject({
-  /** A name from train/losses.ts's LOSSES. */
-  loss: z.enum(LOSS_NAMES).default('margin-mse'),
-  /** Triples per optimizer step. */
+  /**
+   * A loss name from train/losses.ts (margin-mse, mse, ranknet, kl, in-batch), or a weighted list of terms
+   * `[{name, weight, ...options}]` summed as Σ weight · loss (train/loss-terms.ts).
+   */
+  loss: LossConfig.default('margin-mse'),
+  /** Training examples (queries with their groups) per optimizer step. */
   batch_size: z.number().int().positive().default(32),
   /**
    * Split each batch into this many micro-batches whose gradients are summed (same update, less memory).

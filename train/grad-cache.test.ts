@@ -3,34 +3,34 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { rng } from '../common/rng.js';
 import { initBackend } from '../models/engine/backend.js';
 import { DistilBert } from '../models/distilbert.js';
-import { gradCache, type StepGradients } from './grad-cache.js';
-import { groupsFromTriples, microRanges, type GroupBatch, type TokenRows } from './group-batch.js';
-import type { GroupEncoder } from './group-encoder.js';
-import { accumulate, groupGradients, repsLoss } from './group-step.js';
-import { LossConfig, lossTerms } from './loss-terms.js';
-import { marginMse } from './losses.js';
-import { batchGradients } from './step.js';
+import type { GroupBatch } from '../data/batch.js';
+import type { Padded } from '../data/collate.js';
 import { bertDotStudent } from './bert-dot-student.js';
-import { generatedBatch, VOCAB } from './testing.js';
+import { gradCache, type StepGradients } from './grad-cache.js';
+import { LossConfig, lossTerms } from './loss-terms.js';
+import { microRanges } from './micro-batches.js';
+import { accumulate, repsLoss, stepGradients } from './step.js';
+import type { Student } from './student.js';
+import { VOCAB } from './testing.js';
 
 /**
  * GradCache against one big batch on a tiny random DistilBERT (cpu): same loss, same per-term values, same
  * parameter gradients to float tolerance, however the batch is cut into micro-batches.
  */
 let model: DistilBert;
-let encoder: GroupEncoder;
+let encoder: Student;
 
 beforeAll(async () => {
   await initBackend('cpu', { quiet: true });
   model = DistilBert.random({ vocab_size: VOCAB, max_position_embeddings: 32, dim: 16, n_layers: 2, n_heads: 2, hidden_dim: 32 }, 5);
-  encoder = { params: model.weights, encode: (ids, mask) => model.encode(ids, mask) };
+  encoder = bertDotStudent(model);
 });
 afterAll(() => model.dispose());
 
 /** B queries with groups of G passages of random lengths (padded to the longest) and random teacher scores. */
 function randomGroups(seed: number, B: number, G: number): GroupBatch {
   const r = rng(seed);
-  const rows = (n: number, min: number, max: number): TokenRows => {
+  const rows = (n: number, min: number, max: number): Padded => {
     const lens = Array.from({ length: n }, () => min + Math.floor(r() * (max - min + 1)));
     const len = Math.max(...lens);
     const ids = new Int32Array(n * len);
@@ -39,7 +39,7 @@ function randomGroups(seed: number, B: number, G: number): GroupBatch {
       for (let j = 0; j < l; j++) ids[i * len + j] = 1 + Math.floor(r() * (VOCAB - 1));
       mask.fill(1, i * len, i * len + l);
     });
-    return { len, ids, mask };
+    return { rows: n, len, ids, mask };
   };
   const teacher = Float32Array.from({ length: B * G }, (_, i) => (i % G === 0 ? 5 : 0) + 4 * (r() - 0.5));
   return { size: B, group: G, queries: rows(B, 2, 5), passages: rows(B * G, 3, 9), teacher, hasTeacher: true };
@@ -77,11 +77,11 @@ describe('GradCache', () => {
     const batch = randomGroups(1, 4, 3);
     const mix = terms([{ name: 'margin-mse' }, { name: 'in-batch', weight: 0.5 }]);
     const before = tf.memory().numTensors;
-    const big = await groupGradients(encoder, mix, batch, 1);
+    const big = await stepGradients(encoder, mix, batch, 1);
     expect(Object.keys(big.terms)).toEqual(['margin_mse', 'in_batch_scale1']);
     expect(big.loss).toBeCloseTo(big.terms.margin_mse + 0.5 * big.terms.in_batch_scale1, 4);
     for (const micro of [2, 3, 4]) {
-      const gc = await groupGradients(encoder, mix, batch, micro); // in-batch with micro-batches: GradCache
+      const gc = await stepGradients(encoder, mix, batch, micro); // in-batch with micro-batches: GradCache
       expect(rel(gc.loss, big.loss), `loss, ${micro} micro-batches`).toBeLessThan(1e-5);
       for (const k of Object.keys(big.terms)) expect(rel(gc.terms[k], big.terms[k]), k).toBeLessThan(1e-5);
       const d = gradDiff(gc.grads, big.grads);
@@ -100,8 +100,8 @@ describe('GradCache', () => {
   it('pure margin-mse (no in-batch term): GradCache equals plain accumulation and the big batch', async () => {
     const batch = randomGroups(2, 4, 5);
     const mm = terms('margin-mse');
-    const big = await groupGradients(encoder, mm, batch, 1);
-    const plain = await groupGradients(encoder, mm, batch, 2); // no in-batch term: plain accumulation
+    const big = await stepGradients(encoder, mm, batch, 1);
+    const plain = await stepGradients(encoder, mm, batch, 2); // no in-batch term: plain accumulation
     const gc = await gradCache(encoder, batch, (q, p) => repsLoss(mm, q, p, batch), microRanges(4, 2));
     for (const s of [plain, gc]) {
       expect(rel(s.loss, big.loss)).toBeLessThan(1e-5);
@@ -112,14 +112,5 @@ describe('GradCache', () => {
     expect(d).toBeLessThan(1e-4);
     console.log(`margin-mse, 2 micro-batches: GradCache vs plain accumulation loss rel ${rel(gc.loss, plain.loss).toExponential(1)}, grads rel ${d.toExponential(1)}`);
     dispose(big, plain, gc);
-  });
-
-  it('K = 1 groups from a triple batch give the pairwise step of train/step.ts', async () => {
-    const triples = generatedBatch(3, 0, 6);
-    const ours = await groupGradients(encoder, terms('margin-mse'), groupsFromTriples(triples), 2);
-    const today = await batchGradients(bertDotStudent(model), marginMse, triples, 2);
-    expect(rel(ours.loss, today.loss)).toBeLessThan(1e-6);
-    expect(gradDiff(ours.grads, today.grads)).toBeLessThan(1e-5);
-    dispose(ours, today);
   });
 });

@@ -1,7 +1,9 @@
 import * as tf from '@tensorflow/tfjs-core';
-import { sliceGroups, type GroupBatch } from './group-batch.js';
-import { encodeGroups, type GroupEncoder } from './group-encoder.js';
+import type { GroupBatch } from '../data/batch.js';
+import { encodeGroups } from '../models/bert-dot.js';
 import { GradSum } from './grad-sum.js';
+import { sliceGroups } from './micro-batches.js';
+import type { Student } from './student.js';
 
 /** A loss of the whole batch's representations q [B, dim], p [B * G, dim]: the weighted total and each term. */
 export type RepsLoss = (q: tf.Tensor2D, p: tf.Tensor2D) => { total: tf.Scalar; terms: Record<string, tf.Scalar> };
@@ -25,10 +27,10 @@ export interface StepGradients {
  * of the representations. Every query and passage is encoded twice, the price of the memory saving.
  * `ranges` are the micro-batches' query rows [start, end); their groups go with them.
  */
-export async function gradCache(encoder: GroupEncoder, batch: GroupBatch, loss: RepsLoss, ranges: [number, number][]): Promise<StepGradients> {
+export async function gradCache(student: Student, batch: GroupBatch, loss: RepsLoss, ranges: [number, number][]): Promise<StepGradients> {
   const micro = ranges.map(([s, e]) => sliceGroups(batch, s, e));
   // 1. No gradient scope is active here, so tfjs records no tape and the tidy frees every activation.
-  const reps = micro.map((mb) => tf.tidy(() => encodeGroups(encoder, mb)));
+  const reps = micro.map((mb) => tf.tidy(() => encodeGroups(student, mb)));
   const q = tf.concat(reps.map((r) => r.q)) as tf.Tensor2D; // [B, dim]
   const p = tf.concat(reps.map((r) => r.p)) as tf.Tensor2D; // [B * G, dim]
   tf.dispose(reps.map((r) => [r.q, r.p]).flat());
@@ -44,12 +46,12 @@ export async function gradCache(encoder: GroupEncoder, batch: GroupBatch, loss: 
   tf.dispose([q, p]);
 
   // 3. Per micro-batch, the surrogate sum(reps · dL/dreps) has the parameter gradients of L's share through it.
-  const sum = new GradSum(encoder.params);
+  const sum = new GradSum(student.params);
   for (const [i, [start, end]] of ranges.entries()) {
     const dqi = tf.slice(dq, [start, 0], [end - start, -1]); // [mb, dim]
     const dpi = tf.slice(dp, [start * batch.group, 0], [(end - start) * batch.group, -1]); // [mb * G, dim]
     const step = tf.variableGrads(() => {
-      const r = encodeGroups(encoder, micro[i]);
+      const r = encodeGroups(student, micro[i]);
       return tf.add(tf.sum(tf.mul(r.q, dqi)), tf.sum(tf.mul(r.p, dpi))) as tf.Scalar;
     }, sum.vars);
     step.value.dispose();

@@ -2,17 +2,17 @@ import { promises as fsp } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import * as tf from '@tensorflow/tfjs-core';
-import { describe, expect, it } from 'vitest';
+import { describe, expect, it, vi } from 'vitest';
 import { evaluate } from '../eval/measures.js';
 import { rerank } from '../eval/rerank.js';
 import { testBackend } from '../models/engine/testing.js';
 import { type Checkpoint, latestCheckpoint, loadCheckpoint } from './checkpoint.js';
 import { TrainConfig } from './config.js';
-import { marginMse } from './losses.js';
+import { LossConfig, lossTerms } from './loss-terms.js';
 import { runLoop } from './loop.js';
 import { NonFiniteError } from './nonfinite.js';
 import { readMetrics } from './metrics.js';
-import { batchGradients } from './step.js';
+import { stepGradients } from './step.js';
 import { TinyStudent, generatedBatch, generatedSource, validationSet } from './testing.js';
 
 testBackend();
@@ -67,9 +67,10 @@ describe('training loop', () => {
   it('gradient accumulation over micro-batches gives the full batch gradients and the same weights', async () => {
     const batch = generatedBatch(4, 0, 32);
     const student = new TinyStudent(5);
-    const full = await batchGradients(student, marginMse, batch, 1);
+    const terms = lossTerms('margin-mse');
+    const full = await stepGradients(student, terms, batch, 1);
     for (const micro of [4, 3]) {
-      const acc = await batchGradients(student, marginMse, batch, micro);
+      const acc = await stepGradients(student, terms, batch, micro);
       expect(acc.loss).toBeCloseTo(full.loss, 4);
       for (const [name, g] of full.grads) {
         const diff = tf.tidy(() => tf.max(tf.abs(tf.sub(g, acc.grads.get(name)!))).dataSync()[0]);
@@ -96,6 +97,31 @@ describe('training loop', () => {
     const maxDiff = Math.max(...a.map((x, k) => Math.abs(x - b[k])));
     expect(maxDiff).toBeLessThan(1e-4);
     expect(Math.max(...a.map((x, k) => Math.abs(x - initial[k])))).toBeGreaterThan(1e-3); // they did train
+  });
+
+  it('a weighted mix over groups of 1 + 3: metrics rows, the progress line and the curves show each term', async () => {
+    const runDir = await tmp();
+    const student = new TinyStudent(7);
+    const loss = LossConfig.parse([{ name: 'margin-mse' }, { name: 'in-batch', weight: 0.5 }, { name: 'kl', tau: 2, weight: 2 }]);
+    const config = TrainConfig.parse({ lr: 0.01, max_steps: 20, log_every: 5, accumulation_steps: 2, loss, validation: { every: 0 } });
+    const written: string[] = [];
+    const spy = vi.spyOn(process.stderr, 'write').mockImplementation((chunk: string | Uint8Array) => (written.push(String(chunk)), true));
+    try {
+      await runLoop({ student, source: generatedSource({ seed: 6, size: 8, batches: 100, negatives: 3 }), config, runDir, seed: 1, log: () => {} });
+    } finally {
+      spy.mockRestore();
+    }
+    const rows = (await readMetrics(path.join(runDir, 'metrics.jsonl'))).filter((r) => r.loss !== undefined);
+    expect(rows.map((r) => r.step)).toEqual([5, 10, 15, 20]);
+    for (const r of rows) {
+      expect(Object.keys(r.terms!)).toEqual(['margin_mse', 'in_batch_scale1', 'kl_tau2']);
+      const t = r.terms!;
+      expect(r.loss).toBeCloseTo(t.margin_mse + 0.5 * t.in_batch_scale1 + 2 * t.kl_tau2, 4);
+    }
+    expect(rows[3].terms!.margin_mse).toBeLessThan(rows[0].terms!.margin_mse);
+    expect(written.join('')).toMatch(/train: 20\/20 step .*\| loss \d+\.\d{4} \| margin_mse \d+\.\d{4} \| in_batch_scale1 \d+\.\d{4} \| kl_tau2 \d+\.\d{4} \| triples\/s/);
+    expect(await fsp.readFile(path.join(runDir, 'curves.svg'), 'utf8')).toContain('loss terms (unweighted)');
+    student.dispose();
   });
 
   it('a non-finite loss stops the run with a clear message and leaves the last good checkpoint', async () => {

@@ -9,14 +9,14 @@ import { type Checkpoint, saveBest, saveCheckpoint } from './checkpoint.js';
 import { clipByGlobalNorm, globalNorm } from './clip.js';
 import type { TrainConfig } from './config.js';
 import { afterValidation } from './early-stopping.js';
-import { LOSSES } from './losses.js';
+import { lossTerms } from './loss-terms.js';
 import { type MetricsRow, renderCurves } from './metrics.js';
 import { addStep, openWindow, windowRow } from './metrics-window.js';
 import { NonFiniteError, checkFinite } from './nonfinite.js';
 import { keepMetricsUpTo, restore } from './resume.js';
 import { lrAt } from './schedule.js';
 import { type LoopState, freshState } from './state.js';
-import { batchGradients } from './step.js';
+import { stepGradients } from './step.js';
 import type { Student } from './student.js';
 import { type TrainSummary, summarize } from './summary.js';
 
@@ -48,16 +48,16 @@ export interface LoopOptions {
 }
 
 /**
- * The training loop. One step, top to bottom: batch → scores → loss → gradients (step.ts, over micro-batches
- * when configured) → the non-finite policy (nonfinite.ts) → clip (clip.ts) → torch-exact Adam at the
- * scheduled lr (adam.ts, schedule.ts) → a metrics row every `log_every` steps (metrics-window.ts) → every
+ * The training loop. One step, top to bottom: group batch → encode → scores → weighted loss terms → gradients
+ * (step.ts, over micro-batches when configured, GradCache when in-batch negatives meet them) → the non-finite policy (nonfinite.ts) → clip (clip.ts) → torch-exact Adam at the
+ * scheduled lr (adam.ts, schedule.ts) → a metrics row with each term every `log_every` steps (metrics-window.ts) → every
  * `validation.every` steps the validate hook, best/, lr plateau and early stopping (early-stopping.ts) →
  * every `checkpoint_every` steps (and at the end) a checkpoint with everything a resume needs.
  */
 export async function runLoop(o: LoopOptions): Promise<TrainSummary> {
   const cfg = o.config;
   const log = o.log ?? ((m: string) => process.stderr.write(`${m}\n`));
-  const lossFn = LOSSES[cfg.loss].fn;
+  const terms = lossTerms(cfg.loss);
   const accumulation = cfg.accumulation_steps;
   if (accumulation === 'auto') throw new Error("runLoop: accumulation_steps 'auto' is resolved by the driver (pipelines/memory-plan.ts) before the loop");
   const measure = cfg.validation.measure;
@@ -107,9 +107,9 @@ export async function runLoop(o: LoopOptions): Promise<TrainSummary> {
         state.finished = 'end_of_data';
         break;
       }
-      // scores → loss → gradients
+      // encode → scores → loss → gradients
       const lr = lrAt(state.step + 1, sched) * state.lrScale;
-      const { loss, grads } = await batchGradients(o.student, lossFn, batch, accumulation);
+      const { loss, terms: values, grads } = await stepGradients(o.student, terms, batch, accumulation);
       const gradNorm = Number.isFinite(loss) ? await globalNorm(grads) : NaN;
       const bad = checkFinite(state, { loss, gradNorm, triples: batch.size }, cfg, lastCheckpoint);
       if (bad) {
@@ -126,7 +126,7 @@ export async function runLoop(o: LoopOptions): Promise<TrainSummary> {
       state.step++;
       state.triples += batch.size;
       lastLoss = loss;
-      window = addStep(window, loss, batch.size);
+      window = addStep(window, loss, values, batch.size);
       await o.hooks?.stepEnd?.({ step: state.step, loss, lr, gradNorm });
 
       // log
@@ -134,7 +134,9 @@ export async function runLoop(o: LoopOptions): Promise<TrainSummary> {
       if (state.step % cfg.log_every === 0) {
         const row = windowRow(window, { step: state.step, lr, gradNorm, skipped: state.skipped }, Date.now());
         await appendRow(row);
-        shown = { loss: row.loss!.toFixed(4), 'triples/s': row.triples_per_s!.toFixed(1) };
+        shown = { loss: row.loss!.toFixed(4) };
+        if (terms.length > 1) for (const [k, v] of Object.entries(row.terms!)) shown[k] = v.toFixed(4); // one term alone is the loss
+        shown['triples/s'] = row.triples_per_s!.toFixed(1);
         window = openWindow(Date.now());
       }
       bar?.tick(1, shown);

@@ -2,7 +2,7 @@ import * as tf from '@tensorflow/tfjs-core';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { z } from 'zod';
 import { initBackend } from '../models/engine/backend.js';
-import { inBatch, kl, marginMse } from './group-losses.js';
+import { inBatch, kl, marginMse } from './losses.js';
 import { LossConfig, lossTerms, parseTermKey, termKey, termsNeed, weightedLoss } from './loss-terms.js';
 
 beforeAll(async () => {

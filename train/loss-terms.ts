@@ -1,6 +1,6 @@
 import * as tf from '@tensorflow/tfjs-core';
 import { z } from 'zod';
-import { GROUP_LOSS_NAMES, GROUP_LOSSES, type GroupLossName, type ScoreInputs } from './group-losses.js';
+import { LOSS_NAMES, LOSSES, type LossName, type ScoreInputs } from './losses.js';
 
 /**
  * A training loss as the config states it (`train.loss`): one loss name, or a weighted list of terms
@@ -9,7 +9,7 @@ import { GROUP_LOSS_NAMES, GROUP_LOSSES, type GroupLossName, type ScoreInputs } 
  * `in_batch_scale20`).
  */
 export interface LossTerm {
-  name: GroupLossName;
+  name: LossName;
   weight: number;
   /** The loss's options with their defaults filled in. */
   options: Record<string, number>;
@@ -17,14 +17,14 @@ export interface LossTerm {
 }
 
 /** The schema of one list entry for `name`: name, weight (default 1), and that loss's own options. */
-function termSchema(name: GroupLossName) {
-  return z.strictObject({ name: z.literal(name), weight: z.number().positive().default(1) }).extend(GROUP_LOSSES[name].options.shape);
+function termSchema(name: LossName) {
+  return z.strictObject({ name: z.literal(name), weight: z.number().positive().default(1) }).extend(LOSSES[name].options.shape);
 }
 type TermSchema = ReturnType<typeof termSchema>;
-const TERM_SCHEMAS = GROUP_LOSS_NAMES.map(termSchema) as [TermSchema, ...TermSchema[]];
+const TERM_SCHEMAS = LOSS_NAMES.map(termSchema) as [TermSchema, ...TermSchema[]];
 
-const NAMES = GROUP_LOSS_NAMES.join(', ');
-const LossName = z.enum(GROUP_LOSS_NAMES, { error: () => `a loss name: ${NAMES}` });
+const NAMES = LOSS_NAMES.join(', ');
+const LossName = z.enum(LOSS_NAMES, { error: () => `a loss name: ${NAMES}` });
 const LossList = z
   .array(
     z.discriminatedUnion('name', TERM_SCHEMAS, { error: (iss) => (iss.code === 'invalid_union' ? `a term {name, weight, ...options} with name one of ${NAMES}` : undefined) }),
@@ -35,7 +35,7 @@ const LossList = z
     if (ctx.issues.length > 0) return; // zod refines even after an entry failed its schema, which is reported already
     const seen = new Set<string>();
     list.forEach((t, i) => {
-      const key = lossTerm(t as { name: GroupLossName }).key;
+      const key = lossTerm(t as { name: LossName }).key;
       if (seen.has(key)) ctx.addIssue({ code: 'custom', path: [i], message: `term ${key} appears twice (give it one weight)` });
       seen.add(key);
     });
@@ -55,32 +55,32 @@ export const LossConfig = z.unknown().transform((v, ctx): z.output<typeof LossNa
 export type LossConfig = z.output<typeof LossConfig>;
 
 /** The term of a parsed list entry (or of a bare name, weight 1 and default options). */
-function lossTerm(entry: { name: GroupLossName; weight?: number; [option: string]: unknown }): LossTerm {
+function lossTerm(entry: { name: LossName; weight?: number; [option: string]: unknown }): LossTerm {
   const { name: _name, weight = 1, ...rest } = entry;
-  const options = GROUP_LOSSES[entry.name].options.parse(rest) as Record<string, number>;
+  const options = LOSSES[entry.name].options.parse(rest) as Record<string, number>;
   return { name: entry.name, weight, options, key: termKey(entry.name, options) };
 }
 
 /** The terms of a parsed `train.loss`. */
 export function lossTerms(config: LossConfig): LossTerm[] {
-  return typeof config === 'string' ? [lossTerm({ name: config })] : config.map((t) => lossTerm(t as { name: GroupLossName }));
+  return typeof config === 'string' ? [lossTerm({ name: config })] : config.map((t) => lossTerm(t as { name: LossName }));
 }
 
 /** What a mix of terms reads: teacher scores T, the in-batch matrix M. */
 export function termsNeed(terms: readonly LossTerm[]): { teacher: boolean; inBatch: boolean } {
-  return { teacher: terms.some((t) => GROUP_LOSSES[t.name].needsTeacher), inBatch: terms.some((t) => GROUP_LOSSES[t.name].needsInBatch) };
+  return { teacher: terms.some((t) => LOSSES[t.name].needsTeacher), inBatch: terms.some((t) => LOSSES[t.name].needsInBatch) };
 }
 
 /** `kl` + {tau: 2} → `kl_tau2`; options in the order of the loss's option schema. */
-export function termKey(name: GroupLossName, options: Record<string, number>): string {
-  const opts = Object.keys(GROUP_LOSSES[name].options.shape).map((o) => `_${o}${options[o]}`);
+export function termKey(name: LossName, options: Record<string, number>): string {
+  const opts = Object.keys(LOSSES[name].options.shape).map((o) => `_${o}${options[o]}`);
   return `${name.replace(/-/g, '_')}${opts.join('')}`;
 }
 
 const NUMBER = /^-?(?:\d+\.?\d*|\.\d+)(?:e[-+]?\d+)?/i;
 
 /** The forms a term key can take, for error messages: `margin_mse, mse, ranknet, kl_tau<number>, in_batch_scale<number>`. */
-export const TERM_KEY_FORMS = GROUP_LOSS_NAMES.map((n) => `${n.replace(/-/g, '_')}${Object.keys(GROUP_LOSSES[n].options.shape).map((o) => `_${o}<number>`).join('')}`).join(', ');
+export const TERM_KEY_FORMS = LOSS_NAMES.map((n) => `${n.replace(/-/g, '_')}${Object.keys(LOSSES[n].options.shape).map((o) => `_${o}<number>`).join('')}`).join(', ');
 
 /**
  * The term a key names (weight 1): the inverse of termKey, with options given in any order and absent ones at
@@ -88,13 +88,13 @@ export const TERM_KEY_FORMS = GROUP_LOSS_NAMES.map((n) => `${n.replace(/-/g, '_'
  */
 export function parseTermKey(key: string): LossTerm {
   // Longest name first, so a name that is a prefix of another cannot capture its key.
-  const names = [...GROUP_LOSS_NAMES].sort((a, b) => b.length - a.length);
+  const names = [...LOSS_NAMES].sort((a, b) => b.length - a.length);
   const name = names.find((n) => {
     const u = n.replace(/-/g, '_');
     return key === u || key.startsWith(`${u}_`);
   });
   if (!name) throw new Error(`a loss key (${TERM_KEY_FORMS}), got ${JSON.stringify(key)}`);
-  const optionNames = Object.keys(GROUP_LOSSES[name].options.shape);
+  const optionNames = Object.keys(LOSSES[name].options.shape);
   const given: Record<string, number> = {};
   let rest = key.slice(name.length);
   while (rest !== '') {
@@ -104,7 +104,7 @@ export function parseTermKey(key: string): LossTerm {
     given[option] = Number(value);
     rest = rest.slice(option.length + 1 + value.length);
   }
-  const parsed = GROUP_LOSSES[name].options.safeParse(given);
+  const parsed = LOSSES[name].options.safeParse(given);
   if (!parsed.success) {
     const issue = parsed.error.issues[0];
     throw new Error(`a loss key with valid options (${issue.path.join('.')}: ${issue.message}), got ${JSON.stringify(key)}`);
@@ -122,7 +122,7 @@ export function weightedLoss(terms: readonly LossTerm[], x: ScoreInputs): { tota
     const values: Record<string, tf.Scalar> = {};
     let total: tf.Scalar | undefined;
     for (const t of terms) {
-      const fn = GROUP_LOSSES[t.name].fn as (x: ScoreInputs, o: Record<string, number>) => tf.Scalar;
+      const fn = LOSSES[t.name].fn as (x: ScoreInputs, o: Record<string, number>) => tf.Scalar;
       const v = fn(x, t.options);
       values[t.key] = v;
       const weighted = tf.mul(v, t.weight) as tf.Scalar; // weight 1 is exact, so one term equals its loss bit for bit

@@ -2,15 +2,16 @@ import { spawn } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
 import * as tf from '@tensorflow/tfjs-core';
 import { ROOT } from '../common/paths.js';
-import type { TripleBatch } from '../data/batch.js';
+import type { GroupBatch } from '../data/batch.js';
+import { collateGroups, type Padded } from '../data/collate.js';
 import { DistilBert, type DistilBertConfig } from '../models/distilbert.js';
 import type { BackendChoice } from '../models/engine/backend.js';
 import type { MemoryMeasure, MemoryTracker } from '../models/engine/memory-tracker.js';
 import type { Recompute } from '../models/transformer.js';
 import { Adam } from './adam.js';
 import { bertDotStudent } from './bert-dot-student.js';
-import { marginMse } from './losses.js';
-import { batchGradients } from './step.js';
+import { lossTerms } from './loss-terms.js';
+import { stepGradients } from './step.js';
 import type { Student } from './student.js';
 
 /** The DistilBERT size fields a probe builds its student from. */
@@ -33,7 +34,7 @@ export interface ProbeSpec {
  *   dense table-size gradient;
  * - endPeak: the high-water from that gradient through Adam's update (all gradients, the lookups' dense
  *   table gradients and their sum, Adam's temporaries);
- * - gradientsPeak, adamPeak: the high-water during batchGradients, during Adam.apply.
+ * - gradientsPeak, adamPeak: the high-water during stepGradients, during Adam.apply.
  */
 export interface ProbeResult {
   layers: number;
@@ -64,28 +65,15 @@ function ids(n: number, seed: number, vocab: number): Int32Array {
   return out;
 }
 
-/** `size` triples, every sequence at its full length (the worst case a batch padded to its longest reaches). */
-export function fullLengthBatch(size: number, qLen: number, pLen: number, vocab: number): TripleBatch {
-  const full = (n: number) => new Int32Array(n).fill(1);
-  return {
-    size,
-    qLen,
-    qIds: ids(size * qLen, 1, vocab),
-    qMask: full(size * qLen),
-    pLen,
-    posIds: ids(size * pLen, 2, vocab),
-    posMask: full(size * pLen),
-    nLen: pLen,
-    negIds: ids(size * pLen, 3, vocab),
-    negMask: full(size * pLen),
-    teacherPos: new Float32Array(size).map((_, i) => Math.sin(i)),
-    teacherNeg: new Float32Array(size).map((_, i) => Math.cos(i)),
-    hasTeacher: true,
-  };
+/** `size` triples (groups of 2), every sequence at its full length (the worst case a batch padded to its longest reaches). */
+export function fullLengthBatch(size: number, qLen: number, pLen: number, vocab: number): GroupBatch {
+  const full = (seed: number, len: number): Padded => ({ rows: size, len, ids: ids(size * len, seed, vocab), mask: new Int32Array(size * len).fill(1) });
+  const teacher = [new Float32Array(size).map((_, i) => Math.sin(i)), new Float32Array(size).map((_, i) => Math.cos(i))];
+  return collateGroups(full(1, qLen), [full(2, pLen), full(3, pLen)], teacher);
 }
 
 /**
- * Runs the trainer's own step (train/step.ts batchGradients with Margin-MSE, no accumulation, then
+ * Runs the trainer's own step (train/step.ts stepGradients with Margin-MSE, no accumulation, then
  * Adam.apply) once and reads the tracker around it. The tracker must be installed before this is called
  * (with watchBytes the word embedding's size), so the weights and Adam's state count as allocations.
  * `more` runs after the measured step, before the student is disposed (e.g. a profiled step).
@@ -93,7 +81,7 @@ export function fullLengthBatch(size: number, qLen: number, pLen: number, vocab:
 export async function probeStep(
   spec: ProbeSpec,
   tracker: MemoryTracker,
-  more?: (s: { student: Student; adam: Adam; batch: TripleBatch }) => Promise<void>,
+  more?: (s: { student: Student; adam: Adam; batch: GroupBatch }) => Promise<void>,
 ): Promise<ProbeResult> {
   const before = tracker.live();
   const model = DistilBert.random(spec.model, 1);
@@ -104,20 +92,22 @@ export async function probeStep(
   const student = bertDotStudent(model);
   const batch = fullLengthBatch(spec.batch, spec.queryLength, spec.passageLength, spec.model.vocab_size);
   try {
-    // The loss's gradient is the first the backward pass computes: a probe there sees what the forward kept.
+    // The encoder outputs' gradients are the first of the backward pass past the (tiny) scores and loss: a probe
+    // at the first of them sees what the forward kept. The step itself is the trainer's, on a student whose
+    // encode passes through the probe.
     let atBackward = 0;
     const probe = tf.customGrad((...x: (tf.Tensor | tf.GradSaveFunc)[]) => ({
       value: tf.clone(x[0] as tf.Tensor),
       gradFunc: (dy: tf.Tensor) => {
-        atBackward = tracker.live();
+        if (atBackward === 0) atBackward = tracker.live();
         return tf.clone(dy);
       },
     }));
-    const loss: typeof marginMse = (...args) => probe(marginMse(...args)) as tf.Scalar;
+    const probed: Student = { ...student, encode: (ids, mask) => probe(student.encode(ids, mask)) as tf.Tensor2D };
     const base = before + state;
     tracker.reset();
     const t0 = performance.now();
-    const { grads } = await batchGradients(student, loss, batch, 1);
+    const { grads } = await stepGradients(probed, lossTerms('margin-mse'), batch, 1);
     const g = tracker.marks();
     tracker.reset();
     adam.apply(grads, 1e-5);

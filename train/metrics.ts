@@ -3,10 +3,13 @@ import type { TopLevelSpec } from 'vega-lite';
 import { InputError, show } from '../common/errors.js';
 import { lineSpec, renderChart } from '../common/plot.js';
 
-/** One line of metrics.jsonl: a training row (loss, lr, throughput) or a validation row. */
+/** One line of metrics.jsonl: a training row (loss and its terms, lr, throughput) or a validation row. */
 export interface MetricsRow {
   step: number;
+  /** The weighted total of the loss terms. */
   loss?: number;
+  /** Each term's own (unweighted) value by key (`margin_mse`, `kl_tau2`, `in_batch_scale20`; train/loss-terms.ts). */
+  terms?: Record<string, number>;
   lr?: number;
   grad_norm?: number;
   steps_per_s?: number;
@@ -41,15 +44,19 @@ export async function readMetrics(file: string): Promise<MetricsRow[]> {
 }
 
 /**
- * Draws `<outBase>.png/.svg`: the training loss over steps above the validation measure over steps.
+ * Draws `<outBase>.png/.svg`: the training loss over steps, each loss term over steps (when the loss is a
+ * mix of several: one term alone is the loss), and the validation measure over steps.
  * Returns the PNG path, or null when there is nothing to draw yet.
  */
 export async function renderCurves(metricsFile: string, outBase: string, measure: string): Promise<string | null> {
   const rows = await readMetrics(metricsFile);
   const loss = rows.flatMap((r) => (r.loss === undefined ? [] : [{ x: r.step, y: r.loss, series: 'train loss' }]));
+  const terms = rows.flatMap((r) => Object.entries(r.terms ?? {}).map(([k, y]) => ({ x: r.step, y, series: k })));
+  const mixed = new Set(terms.map((t) => t.series)).size > 1;
   const val = rows.flatMap((r) => (r.validation?.[measure] === undefined ? [] : [{ x: r.step, y: r.validation[measure], series: `validation ${measure}` }]));
   const charts = [
     ...(loss.length ? [lineSpec(loss, { title: 'training loss', x: 'step', y: 'loss' })] : []),
+    ...(mixed ? [lineSpec(terms, { title: 'loss terms (unweighted)', x: 'step', y: 'term' })] : []),
     ...(val.length ? [lineSpec(val, { title: `validation ${measure}`, x: 'step', y: measure })] : []),
   ].map(({ $schema: _, ...rest }) => rest);
   if (!charts.length) return null;

@@ -28,6 +28,7 @@ async function startedPast(runDir: string, checkpoint: string) {
   return started;
 }
 
+// The child trains on groups of 1 + 3 with Margin-MSE + in-batch negatives over 2 micro-batches (GradCache): see testing-run.ts.
 describe('resume', () => {
   // The uninterrupted run both tests compare against, trained in-process once.
   let ref: string;

@@ -1,15 +1,15 @@
 import type * as tf from '@tensorflow/tfjs-core';
-import type { TripleBatch } from '../data/batch.js';
 
 /**
- * What the trainer needs of a model: its trainable parameters by (HuggingFace) name, the student scores of
- * a batch, and the config to store beside the weights. The trainer knows nothing else of the network, so
- * tests drive it with a tiny stand-in and `train()` with BERT_Dot over DistilBERT.
+ * What the trainer needs of a bi-encoder student: its trainable parameters by (HuggingFace) name, the one
+ * encoder of queries and passages (BERT_Dot shares it; scores are dot products of its outputs,
+ * models/bert-dot.ts), and the config to store beside the weights. The trainer knows nothing else of the
+ * network, so tests drive it with a tiny stand-in and `train()` with BERT_Dot over DistilBERT.
  */
 export interface Student {
   params: Map<string, tf.Variable>;
-  /** sPos, sNeg: [batch]; called inside tf.variableGrads, so it must not dispose its inputs' variables. */
-  scores(batch: TripleBatch): { sPos: tf.Tensor1D; sNeg: tf.Tensor1D };
+  /** ids, mask int32 [n, L] → representations [n, dim]. Pure tensor math over `params`: called inside gradient functions. */
+  encode(ids: tf.Tensor2D, mask: tf.Tensor2D): tf.Tensor2D;
   /** The model config (HF config.json fields) written with every checkpoint. */
   config: Record<string, unknown>;
 }

@@ -1,6 +1,7 @@
 /**
  * A child process for the kill-and-resume test (train/resume.test.ts): trains the tiny stand-in student on
- * generated batches into RUN_DIR, optionally resuming from its latest checkpoint, sleeping SLOW_MS after
+ * generated groups of 1 + 3 passages with Margin-MSE + in-batch negatives over 2 micro-batches (GradCache)
+ * into RUN_DIR, optionally resuming from its latest checkpoint, sleeping SLOW_MS after
  * each step so the parent can kill it mid-run; SIGTERM stops it after the current step with a checkpoint.
  * Usage: tsx train/testing-run.ts RUN_DIR [--resume]
  */
@@ -12,8 +13,9 @@ import { TinyStudent, generatedSource } from './testing.js';
 
 const RESUME_CONFIG = TrainConfig.parse({
   lr: 0.01, max_steps: 30, checkpoint_every: 3, keep_checkpoints: 2, log_every: 5, accumulation_steps: 2, validation: { every: 0 },
+  loss: [{ name: 'margin-mse' }, { name: 'in-batch', weight: 0.5 }],
 });
-const RESUME_DATA = { seed: 3, size: 8, batches: 100 };
+const RESUME_DATA = { seed: 3, size: 8, batches: 100, negatives: 3 };
 
 export async function resumeRun(runDir: string, resume: boolean, slowMs = 0, stop?: AbortSignal): Promise<void> {
   await initBackend('cpu', { quiet: true });

@@ -1,6 +1,6 @@
 import * as tf from '@tensorflow/tfjs-core';
-import type { BatchCursor, BatchSource, TripleBatch } from '../data/batch.js';
-import { padRows } from '../data/collate.js';
+import type { BatchCursor, BatchSource, GroupBatch } from '../data/batch.js';
+import { collateGroups, padRows } from '../data/collate.js';
 import type { Qrels } from '../data/qrels.js';
 import type { Run } from '../data/runs.js';
 import { rng } from '../common/rng.js';
@@ -9,10 +9,11 @@ import type { Student } from './student.js';
 
 /**
  * Test helpers (no test runs here): a tiny bag-of-embeddings BERT_Dot stand-in and a seeded generator of
- * tokenized triples with a resumable cursor, so the trainer is tested without the DistilBERT or Arrow cache.
+ * tokenized groups (a query, its positive and K negatives; K = 1: triples) with a resumable cursor, so the
+ * trainer is tested without the DistilBERT or Arrow cache.
  *
  * The generated task: token ids 1..TOPICS are topics, TOPICS+t is a synonym of topic t, larger ids are
- * noise. A query holds its topic; the positive holds the topic's synonym, the negative another topic's
+ * noise. A query holds its topic; the positive holds the topic's synonym, each negative another topic's
  * synonym; the teacher scores positives ≈ 6 and negatives ≈ 1.
  */
 const TOPICS = 12;
@@ -31,40 +32,35 @@ function passageTokens(t: number, r: () => number): number[] {
   return row;
 }
 
-/** Batch number `index` of the stream seeded `seed`: a pure function of both, so a cursor is just the index. */
-export function generatedBatch(seed: number, index: number, size: number): TripleBatch {
+/**
+ * Batch number `index` of the stream seeded `seed`, `size` queries with `negatives` negatives each: a pure
+ * function of all four, so a cursor is just the index.
+ */
+export function generatedBatch(seed: number, index: number, size: number, negatives = 1): GroupBatch {
   const r = rng(seed * 100_003 + index);
   const qs: number[][] = [];
-  const ps: number[][] = [];
-  const ns: number[][] = [];
-  const tPos = new Float32Array(size);
-  const tNeg = new Float32Array(size);
+  const cols: number[][][] = Array.from({ length: 1 + negatives }, () => []); // column j: passage j of every group
+  const teacher = Array.from({ length: 1 + negatives }, () => new Float32Array(size));
   for (let i = 0; i < size; i++) {
     const t = 1 + Math.floor(r() * TOPICS);
-    const u = 1 + ((t + Math.floor(r() * (TOPICS - 1))) % TOPICS);
+    const others = Array.from({ length: negatives }, () => 1 + ((t + Math.floor(r() * (TOPICS - 1))) % TOPICS));
     qs.push(queryTokens(t, r));
-    ps.push(passageTokens(t, r));
-    ns.push(passageTokens(u, r));
-    tPos[i] = 6 + (r() - 0.5);
-    tNeg[i] = 1 + (r() - 0.5);
+    cols[0].push(passageTokens(t, r));
+    others.forEach((u, k) => cols[1 + k].push(passageTokens(u, r)));
+    teacher[0][i] = 6 + (r() - 0.5);
+    for (let k = 1; k <= negatives; k++) teacher[k][i] = 1 + (r() - 0.5);
   }
-  const q = padRows(qs);
-  const p = padRows(ps);
-  const n = padRows(ns);
-  return {
-    size, qLen: q.len, qIds: q.ids, qMask: q.mask, pLen: p.len, posIds: p.ids, posMask: p.mask,
-    nLen: n.len, negIds: n.ids, negMask: n.mask, teacherPos: tPos, teacherNeg: tNeg, hasTeacher: true,
-  };
+  return collateGroups(padRows(qs), cols.map((c) => padRows(c)), teacher);
 }
 
 /** A BatchSource of `batches` generated batches; `poison` batch indices get an infinite teacher score. */
-export function generatedSource(opts: { seed: number; size: number; batches: number; poison?: Set<number> }, cursor?: BatchCursor): BatchSource {
+export function generatedSource(opts: { seed: number; size: number; batches: number; negatives?: number; poison?: Set<number> }, cursor?: BatchCursor): BatchSource {
   let index = typeof cursor?.index === 'number' ? cursor.index : 0;
   return {
     async next() {
       if (index >= opts.batches) return null;
-      const b = generatedBatch(opts.seed, index, opts.size);
-      if (opts.poison?.has(index)) b.teacherPos[0] = Infinity;
+      const b = generatedBatch(opts.seed, index, opts.size, opts.negatives);
+      if (opts.poison?.has(index)) b.teacher[0] = Infinity;
       index++;
       return b;
     },
@@ -94,15 +90,6 @@ export class TinyStudent implements Student {
       const mean = meanPool(this.params.get('emb.weight') as tf.Tensor2D, ids, mask); // [b, dim]
       return tf.tanh(tf.add(tf.matMul(mean, this.params.get('dense.weight')!), this.params.get('dense.bias')!)) as tf.Tensor2D;
     });
-  }
-
-  scores(b: TripleBatch): { sPos: tf.Tensor1D; sNeg: tf.Tensor1D } {
-    const enc = (ids: Int32Array, mask: Int32Array, len: number) =>
-      this.encode(tf.tensor2d(ids, [b.size, len], 'int32'), tf.tensor2d(mask, [b.size, len], 'int32'));
-    const q = enc(b.qIds, b.qMask, b.qLen); // [b, dim]
-    const p = enc(b.posIds, b.posMask, b.pLen);
-    const n = enc(b.negIds, b.negMask, b.nLen);
-    return { sPos: tf.sum(tf.mul(q, p), 1) as tf.Tensor1D, sNeg: tf.sum(tf.mul(q, n), 1) as tf.Tensor1D };
   }
 
   dispose(): void {

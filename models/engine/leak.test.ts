@@ -1,9 +1,10 @@
 import * as tf from '@tensorflow/tfjs-core';
 import { describe, expect, it } from 'vitest';
-import type { TripleBatch } from '../../data/batch.js';
+import type { GroupBatch } from '../../data/batch.js';
+import { collateGroups } from '../../data/collate.js';
 import { Adam } from '../../train/adam.js';
-import { marginMse } from '../../train/losses.js';
-import { batchGradients } from '../../train/step.js';
+import { lossTerms } from '../../train/loss-terms.js';
+import { stepGradients } from '../../train/step.js';
 import { bertDotStudent } from '../../train/bert-dot-student.js';
 import { DistilBert } from '../distilbert.js';
 import { initBackend } from './backend.js';
@@ -59,7 +60,7 @@ describe('no tensor leaks over Margin-MSE steps of a small DistilBERT student', 
       const batch = smallBatch();
       // The trainer's own step (train/step.ts), without the loop's checkpoints and logging.
       const step = async () => {
-        const { loss, grads } = await batchGradients(student, marginMse, batch, 1);
+        const { loss, grads } = await stepGradients(student, lossTerms('margin-mse'), batch, 1);
         adam.apply(grads, 1e-3);
         tf.dispose([...grads.values()]);
         return loss;
@@ -79,22 +80,16 @@ describe('no tensor leaks over Margin-MSE steps of a small DistilBERT student', 
 });
 
 /** Two triples: queries of 5 tokens, passages of 9 with padding in the negatives. */
-function smallBatch(): TripleBatch {
+function smallBatch(): GroupBatch {
   const ids = (n: number, seed: number) => Int32Array.from({ length: n }, (_, i) => 1 + ((i * 37 + seed * 11) % 499));
   const negMask = Int32Array.from({ length: 18 }, (_, i) => (i % 9 < 6 ? 1 : 0));
-  return {
-    size: 2,
-    qLen: 5,
-    qIds: ids(10, 1),
-    qMask: new Int32Array(10).fill(1),
-    pLen: 9,
-    posIds: ids(18, 2),
-    posMask: new Int32Array(18).fill(1),
-    nLen: 9,
-    negIds: ids(18, 3).map((v, i) => (negMask[i] ? v : 0)),
-    negMask,
-    teacherPos: Float32Array.from([3, 1]),
-    teacherNeg: Float32Array.from([-1, 2]),
-    hasTeacher: true,
-  };
+  const full = (n: number) => new Int32Array(n).fill(1);
+  return collateGroups(
+    { rows: 2, len: 5, ids: ids(10, 1), mask: full(10) },
+    [
+      { rows: 2, len: 9, ids: ids(18, 2), mask: full(18) },
+      { rows: 2, len: 9, ids: ids(18, 3).map((v, i) => (negMask[i] ? v : 0)), mask: negMask },
+    ],
+    [[3, 1], [-1, 2]],
+  );
 }

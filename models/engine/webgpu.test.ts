@@ -1,13 +1,13 @@
 import * as tf from '@tensorflow/tfjs-core';
 import { describe, expect, it } from 'vitest';
 import { sharedPath } from '../../common/paths.js';
-import type { TripleBatch } from '../../data/batch.js';
+import type { GroupBatch } from '../../data/batch.js';
 import { loadDistilBert } from '../weights/hf.js';
 import { readBertDotReference, referenceBatch, runBertDotParity } from '../../parity/bert-dot.js';
 import { compare } from '../../parity/reference.js';
 import { Adam } from '../../train/adam.js';
-import { marginMse } from '../../train/losses.js';
-import { batchGradients } from '../../train/step.js';
+import { lossTerms } from '../../train/loss-terms.js';
+import { stepGradients } from '../../train/step.js';
 import { bertDotStudent } from '../../train/bert-dot-student.js';
 import { initBackend } from './backend.js';
 import { probeWebgpu } from './webgpu.js';
@@ -75,7 +75,7 @@ describe.skipIf(!probe.adapter)('webgpu backend', () => {
       let tensors = 0;
       for (let step = 0; step < 4; step++) {
         // The trainer's own step (train/step.ts), which reads the loss asynchronously as webgpu needs.
-        const { loss, grads } = await batchGradients(student, marginMse, batch, 1);
+        const { loss, grads } = await stepGradients(student, lossTerms('margin-mse'), batch, 1);
         adam.apply(grads, 1e-3);
         tf.dispose([...grads.values()]);
         losses[backend].push(loss);
@@ -90,8 +90,9 @@ describe.skipIf(!probe.adapter)('webgpu backend', () => {
   }, 300_000);
 });
 
-/** The batch with positives and negatives cut to their first `len` tokens. */
-function shorten(b: TripleBatch, len: number): TripleBatch {
-  const cut = (m: Int32Array, width: number) => Int32Array.from({ length: b.size * len }, (_, i) => m[Math.floor(i / len) * width + (i % len)]);
-  return { ...b, pLen: len, nLen: len, posIds: cut(b.posIds, b.pLen), posMask: cut(b.posMask, b.pLen), negIds: cut(b.negIds, b.nLen), negMask: cut(b.negMask, b.nLen) };
+/** The batch with its passages cut to their first `len` tokens. */
+function shorten(b: GroupBatch, len: number): GroupBatch {
+  const p = b.passages;
+  const cut = (m: Int32Array) => Int32Array.from({ length: p.rows * len }, (_, i) => m[Math.floor(i / len) * p.len + (i % len)]);
+  return { ...b, passages: { rows: p.rows, len, ids: cut(p.ids), mask: cut(p.mask) } };
 }

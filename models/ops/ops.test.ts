@@ -1,8 +1,9 @@
 import * as tf from '@tensorflow/tfjs-core';
 import { afterAll, describe, expect, it } from 'vitest';
 import { Adam } from '../../train/adam.js';
-import { marginMse } from '../../train/losses.js';
-import { batchGradients } from '../../train/step.js';
+import { collateGroups, padRows } from '../../data/collate.js';
+import { lossTerms } from '../../train/loss-terms.js';
+import { stepGradients } from '../../train/step.js';
 import { bertDotStudent } from '../../train/bert-dot-student.js';
 import { DistilBert } from '../distilbert.js';
 import { initBackend } from '../engine/backend.js';
@@ -171,7 +172,7 @@ for (const backend of ['cpu', 'wasm'] as const) {
       const batch = smallBatch();
       const run = async (recompute: 'none' | 'layers') => {
         model.recompute = recompute;
-        const { loss, grads } = await batchGradients(student, marginMse, batch, 1);
+        const { loss, grads } = await stepGradients(student, lossTerms('margin-mse'), batch, 1);
         const values = new Map([...grads].map(([k, g]) => [k, g.dataSync() as Float32Array]));
         tf.dispose([...grads.values()]);
         return { loss, values };
@@ -184,7 +185,7 @@ for (const backend of ['cpu', 'wasm'] as const) {
 
       const adam = new Adam(model.weights);
       const step = async () => {
-        const { loss, grads } = await batchGradients(student, marginMse, batch, 1);
+        const { loss, grads } = await stepGradients(student, lossTerms('margin-mse'), batch, 1);
         adam.apply(grads, 1e-2);
         tf.dispose([...grads.values()]);
         return loss;
@@ -203,13 +204,7 @@ for (const backend of ['cpu', 'wasm'] as const) {
 
 /** Two triples over a 60-token vocabulary: queries of 4 tokens, passages of 7 with padding in the negatives. */
 function smallBatch() {
-  const ids = (n: number, s: number) => Int32Array.from({ length: n }, (_, i) => 1 + ((i * 13 + s * 7) % 59));
-  const negMask = Int32Array.from({ length: 14 }, (_, i) => (i % 7 < 5 ? 1 : 0));
-  return {
-    size: 2,
-    qLen: 4, qIds: ids(8, 1), qMask: new Int32Array(8).fill(1),
-    pLen: 7, posIds: ids(14, 2), posMask: new Int32Array(14).fill(1),
-    nLen: 7, negIds: ids(14, 3).map((v, i) => (negMask[i] ? v : 0)), negMask,
-    teacherPos: Float32Array.from([2, 0.5]), teacherNeg: Float32Array.from([-1, 1]), hasTeacher: true,
-  };
+  const rows = (n: number, len: number, s: number) => Array.from({ length: n }, (_, r) => Array.from({ length: len }, (_, i) => 1 + (((r * len + i) * 13 + s * 7) % 59)));
+  // the second column's rows are 5 tokens of 7: padding inside the batch
+  return collateGroups(padRows(rows(2, 4, 1)), [padRows(rows(2, 7, 2)), padRows(rows(2, 5, 3), 0, 7)], [Float32Array.from([2, 0.5]), Float32Array.from([-1, 1])]);
 }

@@ -1,9 +1,9 @@
 import * as tf from '@tensorflow/tfjs-core';
 import { z } from 'zod';
 import { InputError } from '../common/errors.js';
-import { compare, readReference, type Quantity } from '../parity/reference.js';
-import { GROUP_LOSSES } from './group-losses.js';
-import { parseTermKey, weightedLoss, type LossTerm } from './loss-terms.js';
+import { parseTermKey, weightedLoss, type LossTerm } from '../train/loss-terms.js';
+import { LOSSES } from '../train/losses.js';
+import { compare, readReference, type Quantity } from './reference.js';
 
 /**
  * The losses' parity check (`margin-mse train losses --check FILE.json`): every loss a golden file names is
@@ -12,7 +12,7 @@ import { parseTermKey, weightedLoss, type LossTerm } from './loss-terms.js';
  * `T` (same shape, for teacher losses), `M [B, B(1+K)]` (for in-batch losses) and one `{value, grad}` per
  * loss key (`margin_mse`, `kl_tau2`, `in_batch_scale20`, ...: see parseTermKey in train/loss-terms.ts).
  *
- * Tolerances, relative as in models/reference.ts (max |ours - ref| / max |ref|): values 1e-5, gradients 1e-4.
+ * Tolerances, relative as in parity/reference.ts (max |ours - ref| / max |ref|): values 1e-5, gradients 1e-4.
  * The floor keeps an exactly-zero reference (a loss at its minimum) from demanding exact zeros.
  */
 export const TOL_VALUE = 1e-5;
@@ -71,7 +71,7 @@ export async function readLossGolden(file: string): Promise<LossGolden> {
     } catch (e) {
       throw new InputError(file, undefined, (e as Error).message);
     }
-    const spec = GROUP_LOSSES[term.name];
+    const spec = LOSSES[term.name];
     if (spec.needsTeacher && !raw.T) throw bad(key, 'teacher scores "T" [B, 1+K] in the file, which this loss reads');
     if (spec.needsInBatch && !raw.M) throw bad(key, 'the in-batch matrix "M" [B, B(1+K)] in the file, which this loss reads');
     const entry = v as z.output<typeof Entry>;
@@ -94,7 +94,7 @@ export interface LossCheck {
 
 /** One loss's value and gradient on the current backend: with respect to M for in-batch losses, else S. */
 export async function evaluateTerm(term: LossTerm, golden: Pick<LossGolden, 'S' | 'T' | 'M'>): Promise<{ value: number; grad: number[][] }> {
-  const wrt = GROUP_LOSSES[term.name].needsInBatch ? 'M' : 'S';
+  const wrt = LOSSES[term.name].needsInBatch ? 'M' : 'S';
   const { value, grad } = tf.tidy(() => {
     const m = (x: number[][] | undefined) => (x ? tf.tensor2d(x) : undefined);
     const inputs = { S: tf.tensor2d(golden.S), T: m(golden.T), M: m(golden.M) };

@@ -6,7 +6,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { InputError } from '../common/errors.js';
 import { sharedPath } from '../common/paths.js';
 import { initBackend } from '../models/engine/backend.js';
-import { checkLosses, readLossGolden, TOL_GRAD, TOL_VALUE } from './loss-check.js';
+import { checkLosses, readLossGolden, TOL_GRAD, TOL_VALUE } from './losses.js';
 
 /** The group losses against PyTorch (../shared/goldens/losses/golden.json), through the check the CLI runs. */
 const GOLDEN = sharedPath('goldens', 'losses', 'golden.json');
