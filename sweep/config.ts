@@ -7,7 +7,8 @@ import { ConfigError, parseConfig } from '../common/config.js';
 /**
  * A sweep file: a base run config, fixed overrides, and the keys to vary (dotted config paths, as with
  * `--set`). A grid takes every combination of the listed values; a random search draws `samples` runs,
- * a list meaning "pick one" and `{min, max, log?, int?}` a uniform (or log-uniform) range.
+ * a list meaning "pick one" and `{min, max, log?, int?}` a uniform (or log-uniform) range. A listed value may
+ * itself be a list or mapping (e.g. `train.loss: [margin-mse, [{name: margin-mse}, {name: in-batch}]]`).
  */
 const Range = z.strictObject({
   min: z.number(),
@@ -16,7 +17,9 @@ const Range = z.strictObject({
   int: z.boolean().default(false),
 });
 const Scalar = z.union([z.number(), z.string(), z.boolean()]);
-const Param = z.union([z.array(Scalar).min(1), Range]);
+/** A list or mapping as a value, e.g. a weighted loss mix for `train.loss`: passed to the run as YAML. */
+const Structured = z.union([z.array(z.unknown()), z.record(z.string(), z.unknown())]);
+const Param = z.union([z.array(z.union([Scalar, Structured])).min(1), Range]);
 
 export const SweepConfig = z.strictObject({
   /** The sweep's folder name under out_dir. */

@@ -2,7 +2,7 @@ import { execFileSync } from 'node:child_process';
 import { describe, expect, it } from 'vitest';
 import { applySets } from '../common/config.js';
 import { SweepConfig } from './config.js';
-import { expandRuns, runSets } from './expand.js';
+import { expandRuns, runSets, showValue } from './expand.js';
 import { planCommands, planRuns } from './runs.js';
 
 const sweep = (over: object) => ({ ...SweepConfig.parse({ name: 's', params: { 'run.seed': [1] }, ...over }), file: '/x/s.yaml' });
@@ -47,6 +47,15 @@ describe('sweep expansion', () => {
       train: { max_steps: 5, loss: 'a b: c', lr: 1e-4, tag: '1e-4' },
       run: { out_dir: '/tmp/sw eep/s', name: run.name },
     });
+  });
+
+  it('a listed value may be a list or mapping (a loss mix): a readable folder name, passed to the run as YAML', () => {
+    const mix = [{ name: 'margin-mse' }, { name: 'in-batch', weight: 0.5, scale: 20 }];
+    const s = sweep({ params: { 'train.loss': ['kl', mix] } });
+    const runs = expandRuns(s);
+    expect(runs.map((r) => r.name)).toEqual(['loss=kl', 'loss=margin-mse+in-batch-0.5-20']);
+    expect(applySets({}, runSets(s, runs[1], '/tmp/s'))).toMatchObject({ train: { loss: mix } });
+    expect(showValue(mix)).toBe('[ { name: margin-mse }, { name: in-batch, weight: 0.5, scale: 20 } ]');
   });
 
   it('prints plan lines that a shell runs with exactly the planned arguments', () => {

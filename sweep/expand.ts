@@ -2,7 +2,7 @@ import YAML from 'yaml';
 import { Rng } from '../common/rng.js';
 import type { Param, SweepConfig } from './config.js';
 
-export type Value = number | string | boolean;
+export type Value = number | string | boolean | unknown[] | { [key: string]: unknown };
 
 /** One run of a sweep: its folder name and the values of the varied keys. */
 export interface SweepRun {
@@ -59,7 +59,13 @@ function shortKeys(keys: string[]): Map<string, string> {
   return out;
 }
 
-const slug = (v: Value) => String(v).replace(/[^\w.+-]+/g, '-');
+/** A value in a folder name: lists joined by `+`, a mapping's values by `-` (`[{name: kl, tau: 2}, {name: mse}]` → `kl-2+mse`). */
+const compact = (v: unknown): string =>
+  Array.isArray(v) ? v.map(compact).join('+') : v !== null && typeof v === 'object' ? Object.values(v).map(compact).join('-') : String(v);
+const slug = (v: Value) => compact(v).replace(/[^\w.+-]+/g, '-');
+
+/** A value as tables show it: scalars as they are, lists and mappings as one-line YAML. */
+export const showValue = (v: Value): string => (typeof v === 'object' ? YAML.stringify(v, { collectionStyle: 'flow' }).trim() : String(v));
 
 /** `--set` overrides of one run: the sweep's fixed ones, the run's values, and where it writes. */
 export function runSets(sweep: Pick<SweepConfig, 'set'>, run: SweepRun, sweepDir: string): string[] {
@@ -73,6 +79,7 @@ export function runSets(sweep: Pick<SweepConfig, 'set'>, run: SweepRun, sweepDir
 
 /** A value as `--set` parses it back (YAML): strings that would read as something else get quotes. */
 function yamlScalar(v: Value): string {
+  if (typeof v === 'object') return showValue(v);
   if (typeof v !== 'string') return String(v);
   let back: unknown;
   try {

@@ -4,7 +4,7 @@ import type { TopLevelSpec } from 'vega-lite';
 import { writeFileAtomic, writeJsonAtomic } from '../common/atomic.js';
 import { renderChart } from '../common/plot.js';
 import type { SweepConfig } from './config.js';
-import type { Value } from './expand.js';
+import { showValue, type Value } from './expand.js';
 import { DONE_FILE, planRuns, sweepDir } from './runs.js';
 
 export interface SummaryRow {
@@ -53,7 +53,7 @@ const fmt = (m: number | null) => (m === null ? '' : m.toFixed(4));
 export function toCsv(sweep: SweepConfig, rows: SummaryRow[]): string {
   const keys = Object.keys(sweep.params);
   const head = ['rank', 'run', ...keys, sweep.metric.name, 'status'];
-  const lines = rows.map((r) => [r.rank ?? '', r.run, ...keys.map((k) => r.values[k]), fmt(r.metric), r.status].map((x) => csvField(String(x))));
+  const lines = rows.map((r) => [r.rank ?? '', r.run, ...keys.map((k) => showValue(r.values[k])), fmt(r.metric), r.status].map((x) => csvField(String(x))));
   return [head.map(csvField), ...lines].map((l) => `${l.join(',')}\n`).join('');
 }
 
@@ -61,7 +61,7 @@ export function toMarkdown(sweep: SweepConfig, rows: SummaryRow[]): string {
   const keys = Object.keys(sweep.params);
   const head = ['rank', 'run', ...keys, `${sweep.metric.name} (${sweep.metric.mode})`, 'status'];
   const cell = (x: unknown) => String(x).replace(/\|/g, '\\|');
-  const lines = rows.map((r) => [r.rank ?? '–', r.run, ...keys.map((k) => r.values[k]), fmt(r.metric) || '–', r.status].map(cell));
+  const lines = rows.map((r) => [r.rank ?? '–', r.run, ...keys.map((k) => showValue(r.values[k])), fmt(r.metric) || '–', r.status].map(cell));
   const done = rows.filter((r) => r.status === 'done').length;
   return [
     `# Sweep ${sweep.name}`,
