@@ -1,9 +1,11 @@
 import type { Argv, CommandModule } from 'yargs';
+import { ConfigError } from '../common/config.js';
 import { ensemble, type EnsembleMethod } from '../teachers/ensemble.js';
 import type { AlignMode } from '../teachers/align.js';
 import { SCORE_FORMATS, type ScoreFormat } from '../teachers/score-file.js';
 import { formatStats, writeScoreStats } from '../teachers/stats.js';
 import { scoreTriples, type TripleInput } from '../teachers/score.js';
+import { scoreRun } from '../teachers/score-run.js';
 import { BACKEND_CHOICES, initBackend, type BackendChoice } from '../models/engine/backend.js';
 import { INFERENCE_CHOICES, type InferenceChoice } from '../models/engine/inference.js';
 
@@ -71,7 +73,9 @@ const statsCommand: CommandModule<object, StatsArgs> = {
 
 interface ScoreArgs {
   model: string;
-  triples: string;
+  triples?: string;
+  run?: string;
+  depth?: number;
   out: string;
   input?: TripleInput;
   collection?: string;
@@ -87,12 +91,14 @@ interface ScoreArgs {
 
 const scoreCommand: CommandModule<object, ScoreArgs> = {
   command: 'score',
-  describe: 'score triples with a BERT_Cat cross-encoder into a teacher score file (resumable)',
+  describe: 'score triples with a BERT_Cat cross-encoder into a teacher score file (resumable), or a candidate run into a teacher run (--run)',
   builder: (y) =>
     y
       .option('model', { type: 'string', demandOption: true, describe: 'folder with config.json, model.safetensors or pytorch_model.bin (HF or matchmaker BERT_Cat), vocab.txt' })
-      .option('triples', { type: 'string', demandOption: true, describe: 'qid<TAB>pos_pid<TAB>neg_pid or query<TAB>positive<TAB>negative' })
-      .option('out', { type: 'string', demandOption: true, describe: 'score file; an existing one from the same settings is resumed' })
+      .option('triples', { type: 'string', describe: 'qid<TAB>pos_pid<TAB>neg_pid or query<TAB>positive<TAB>negative' })
+      .option('run', { type: 'string', describe: 'instead of --triples: a candidate run (e.g. BM25 top 100) to re-score into a TREC teacher run (data.groups)' })
+      .option('depth', { type: 'number', describe: 'with --run: passages per query to score (default: all)' })
+      .option('out', { type: 'string', demandOption: true, describe: 'score file (an existing one from the same settings is resumed), or with --run the teacher run' })
       .option('input', { choices: ['ids', 'text'] as const, describe: 'triple form (default: detected)' })
       .option('collection', { type: 'string', describe: 'pid<TAB>passage, for id triples' })
       .option('queries', { type: 'string', describe: 'qid<TAB>query, for id triples' })
@@ -104,10 +110,20 @@ const scoreCommand: CommandModule<object, ScoreArgs> = {
       .option('backend', { choices: BACKEND_CHOICES, default: 'auto' as const })
       .option('inference', { choices: INFERENCE_CHOICES, default: 'auto' as const, describe: 'engine that scores: auto (ONNX Runtime when the backend is wasm or cpu), tfjs, onnx' }) as unknown as Argv<ScoreArgs>,
   handler: async (a) => {
+    if ((a.triples === undefined) === (a.run === undefined)) throw new ConfigError('teachers score: give --triples (a teacher score file) or --run (a teacher run), not both');
+    if (a.run !== undefined && (!a.queries || !a.collection)) throw new ConfigError('teachers score --run: give --queries and --collection');
     await initBackend(a.backend);
+    if (a.run !== undefined) {
+      const r = await scoreRun({
+        model: a.model, run: a.run, queries: a.queries!, collection: a.collection!, out: a.out, depth: a.depth, vocab: a.vocab,
+        batchSize: 2 * a['batch-size'], maxLength: a['max-length'], chunk: a.chunk, inference: a.inference, log,
+      });
+      log(`scored ${r.pairs} pairs of ${r.queries} queries in ${r.seconds.toFixed(1)} s; wrote ${r.out}`);
+      return;
+    }
     const s = await scoreTriples({
       model: a.model,
-      triples: a.triples,
+      triples: a.triples!,
       out: a.out,
       input: a.input,
       collection: a.collection,
