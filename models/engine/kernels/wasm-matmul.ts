@@ -17,7 +17,7 @@ import type { BackendWasm } from '@tensorflow/tfjs-backend-wasm';
  *
  * Why: the stock wasm kernel reaches XNNPACK's packed GEMM only for one untransposed 2-D product
  * (batch 1 on both sides); anything batched or transposed (attention, every backward product) runs a naive
- * loop, 10-40x slower (a 512² product: 21 ms untransposed, 250 ms with transposeB, 420 ms with transposeA).
+ * loop, an order of magnitude slower (measured in docs/engine.md).
  * Here transposes are materialized once with the (cheap, memory-bound) wasm Transpose kernel, a product whose
  * right side is shared over the batch becomes one tall 2-D product, and the rest runs as one 2-D product per
  * batch slice, each through the stock kernel's fast path.
