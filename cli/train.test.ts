@@ -18,7 +18,7 @@ afterAll(() => fsp.rm(tmp, { recursive: true, force: true }));
 /** `margin-mse train losses --check FILE` through the real CLI. */
 async function check(file: string): Promise<{ code: number; stdout: string; stderr: string }> {
   try {
-    const { stdout, stderr } = await run('npx', ['tsx', 'cli/main.ts', 'train', 'losses', '--check', file], { cwd: ROOT });
+    const { stdout, stderr } = await run(process.execPath, ['--import', 'tsx', 'cli/main.ts', 'train', 'losses', '--check', file], { cwd: ROOT });
     return { code: 0, stdout, stderr };
   } catch (e) {
     const err = e as { code: number; stdout: string; stderr: string };

@@ -66,11 +66,11 @@ describe('teacher run', () => {
 
   it('margin-mse teachers score --run through the CLI; --triples and --run together are refused', async () => {
     const out = path.join(dir, 'cli.trec');
-    const args = ['tsx', 'cli/main.ts', 'teachers', 'score', '--model', model, '--run', candidates, '--queries', queries, '--collection', COLLECTION, '--out', out, '--depth', '2', '--max-length', '64', '--backend', 'wasm'];
-    const { stderr } = await promisify(execFile)('npx', args, { cwd: ROOT });
+    const args = ['--import', 'tsx', 'cli/main.ts', 'teachers', 'score', '--model', model, '--run', candidates, '--queries', queries, '--collection', COLLECTION, '--out', out, '--depth', '2', '--max-length', '64', '--backend', 'wasm'];
+    const { stderr } = await promisify(execFile)(process.execPath, args, { cwd: ROOT });
     expect(stderr).toMatch(/scored 6 pairs of 3 queries in .* s; wrote .*cli\.trec/);
     expect((await fsp.readFile(out, 'utf8')).trim().split('\n').map((l) => l.split(' ').length)).toEqual(new Array(6).fill(6));
-    const both = await promisify(execFile)('npx', [...args, '--triples', candidates], { cwd: ROOT }).catch((e: { code: number; stderr: string }) => e);
+    const both = await promisify(execFile)(process.execPath, [...args, '--triples', candidates], { cwd: ROOT }).catch((e: { code: number; stderr: string }) => e);
     expect(both).toMatchObject({ code: 1, stderr: expect.stringMatching(/^margin-mse: teachers score: give --triples \(a teacher score file\) or --run \(a teacher run\), not both\n$/) });
   }, 300_000);
 });

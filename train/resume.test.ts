@@ -6,11 +6,14 @@ import { beforeAll, describe, expect, it } from 'vitest';
 import { ROOT } from '../common/paths.js';
 import { resumeRun } from './testing-run.js';
 
-const TSX = path.join(ROOT, 'node_modules', '.bin', 'tsx');
 const SCRIPT = path.join(ROOT, 'train', 'testing-run.ts');
 
+/**
+ * The trainer as a child process, node itself running tsx's loader: a signal reaches the trainer directly (the
+ * `tsx` binary is a relay process that forwards signals to its own child, and under load it can lose the race).
+ */
 function child(runDir: string, args: string[], env: Record<string, string> = {}) {
-  const p = spawn(TSX, [SCRIPT, runDir, ...args], { cwd: ROOT, env: { ...process.env, ...env }, stdio: ['ignore', 'ignore', 'pipe'] });
+  const p = spawn(process.execPath, ['--import', 'tsx', SCRIPT, runDir, ...args], { cwd: ROOT, env: { ...process.env, ...env }, stdio: ['ignore', 'ignore', 'pipe'] });
   let stderr = '';
   p.stderr!.on('data', (d) => (stderr += d));
   const done = new Promise<{ code: number | null; signal: string | null; stderr: string }>((resolve) =>
