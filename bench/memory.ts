@@ -10,7 +10,7 @@
  *     Also split: during stepGradients, during Adam.apply, before the embedding's first
  *     table-size gradient (activationPeak: the forward and the blocks' backward), the state before the step
  *     (weights + Adam) and `saved`, what is live beyond that state when the backward pass starts (a probe on
- *     the loss): the activations kept for the backward, PyTorch's saved tensors' counterpart.
+ *     the encoder outputs' gradients): the activations kept for the backward, PyTorch's saved tensors' counterpart.
  *   - engine: the high-water mark of tfjs's own accounting, tf.memory().numBytes, sampled at every allocation.
  *     It counts every tensor handle in full (a reshaped view or a clone saved for the backward counts again)
  *     and misses kernels' internal temporaries: reported because it is what tfjs says, not relied on.
