@@ -1,7 +1,7 @@
 import * as tf from '@tensorflow/tfjs-core';
 import { padRows } from '../data/collate.js';
 import type { Tokenizer } from '../data/tokenizer.js';
-import type { BertCat } from '../models/bert-cat.js';
+import { loadBertCat, type BertCat } from '../models/bert-cat.js';
 import { chooseInference, type InferenceChoice } from '../models/engine/inference.js';
 import { hostWeights } from '../models/onnx/export.js';
 import { OnnxBertCat } from '../models/onnx/inference.js';
@@ -66,6 +66,27 @@ export async function teacherScorer(model: BertCat, choice: InferenceChoice): Pr
   if (plan.engine === 'tfjs') return { score: tfjsPairScorer(model), engine: `tfjs, ${tf.getBackend()} backend (${plan.why})`, onnx: false, dispose: async () => {} };
   const onnx = await OnnxBertCat.create(model.config, model.form, await hostWeights(model.weights), { encoder: model.encoder });
   return { score: (ids, typeIds, mask, rows) => onnx.score(ids, typeIds, mask, rows), engine: `${onnx.onnx.describe()} (${plan.why})`, onnx: true, dispose: () => onnx.dispose() };
+}
+
+/**
+ * A teacher folder (models/bert-cat.ts reads it) on the engine `choice` picks, its engine line sent to `log`.
+ * On ONNX Runtime the tfjs copy of the weights is freed at once; dispose() frees whatever is left.
+ */
+export async function loadTeacher(dir: string, choice: InferenceChoice, log?: (line: string) => void): Promise<TeacherScorer> {
+  const model = await loadBertCat(dir);
+  const scorer = await teacherScorer(model, choice).catch((e: unknown) => {
+    model.dispose();
+    throw e;
+  });
+  log?.(`inference: ${scorer.engine}`);
+  if (scorer.onnx) model.dispose(); // ONNX Runtime holds its own copy of the weights
+  return {
+    ...scorer,
+    dispose: async () => {
+      if (!scorer.onnx) model.dispose();
+      await scorer.dispose();
+    },
+  };
 }
 
 export interface PairScoreOptions {

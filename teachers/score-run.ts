@@ -5,9 +5,8 @@ import { progress } from '../common/progress.js';
 import { ranked, readRun, writeRun, type Run } from '../data/runs.js';
 import { loadTokenizer } from '../data/tokenizer.js';
 import { loadIdText } from '../data/tsv.js';
-import { loadBertCat } from '../models/bert-cat.js';
 import type { InferenceChoice } from '../models/engine/inference.js';
-import { scorePairs, teacherScorer } from './pair-scorer.js';
+import { loadTeacher, scorePairs } from './pair-scorer.js';
 
 /**
  * A teacher run: the top `depth` passages of each query of a candidate run (e.g. BM25's top 100) re-scored by a
@@ -55,13 +54,7 @@ export async function scoreRun(opts: ScoreRunOptions): Promise<{ out: string; qu
     }
   }
   const tok = await loadTokenizer(vocab);
-  const model = await loadBertCat(opts.model);
-  const scorer = await teacherScorer(model, opts.inference ?? 'tfjs').catch((e: unknown) => {
-    model.dispose();
-    throw e;
-  });
-  opts.log?.(`inference: ${scorer.engine}`);
-  if (scorer.onnx) model.dispose(); // ONNX Runtime holds its own copy of the weights
+  const scorer = await loadTeacher(opts.model, opts.inference ?? 'tfjs', opts.log);
   const batchSize = opts.batchSize ?? 64;
   const bar = opts.quiet ? null : progress({ label: 'scoring', total: pairs.length, unit: 'pairs' });
   const out: Run = new Map();
@@ -79,7 +72,6 @@ export async function scoreRun(opts: ScoreRunOptions): Promise<{ out: string; qu
   } finally {
     bar?.stop();
     await scorer.dispose();
-    if (!scorer.onnx) model.dispose();
   }
   await writeRun(opts.out, out, 'teacher');
   return { out: opts.out, queries: out.size, pairs: pairs.length, seconds: (Date.now() - t0) / 1000 };

@@ -8,9 +8,8 @@ import { progress } from '../common/progress.js';
 import { loadTokenizer } from '../data/tokenizer.js';
 import { readTriples } from '../data/triples.js';
 import { loadIdText } from '../data/tsv.js';
-import { loadBertCat } from '../models/bert-cat.js';
 import type { InferenceChoice } from '../models/engine/inference.js';
-import { scorePairs, teacherScorer } from './pair-scorer.js';
+import { loadTeacher, scorePairs } from './pair-scorer.js';
 import { DurableAppender, recoverLines } from './resume.js';
 import { formatRow } from './score-file.js';
 
@@ -148,13 +147,7 @@ export async function scoreTriples(opts: ScoreOptions): Promise<ScoreSummary> {
   }
 
   const tok = await loadTokenizer(vocab);
-  const model = await loadBertCat(opts.model);
-  const scorer = await teacherScorer(model, opts.inference ?? 'tfjs').catch((e: unknown) => {
-    model.dispose();
-    throw e;
-  });
-  opts.log?.(`inference: ${scorer.engine}`);
-  if (scorer.onnx) model.dispose(); // ONNX Runtime holds its own copy of the weights
+  const scorer = await loadTeacher(opts.model, opts.inference ?? 'tfjs', opts.log);
   let items: AsyncGenerator<Item>;
   if (input === 'ids') {
     if (!opts.collection || !opts.queries) throw new ConfigError(`${opts.triples} holds id triples: give --collection and --queries`);
@@ -198,7 +191,6 @@ export async function scoreTriples(opts: ScoreOptions): Promise<ScoreSummary> {
   } finally {
     await out.close();
     bar?.stop();
-    model.dispose();
     await scorer.dispose();
   }
   if (seen < resumed) throw new InputError(opts.out, undefined, `at most ${seen} lines (the triples in ${opts.triples})`, `${resumed}`);
