@@ -74,6 +74,7 @@ interface Measure {
   heap?: number;
   rss?: number;
   stepS?: number;
+  stepCpuS?: number;
   profile?: { peakBytes: number; kernels: { name: string; calls: number; bytesAdded: number }[] };
 }
 
@@ -137,6 +138,7 @@ async function child(): Promise<void> {
     out.buffers = Math.max(out.buffersGradients, out.buffersAdam);
     out.engine = r.engine;
     out.stepS = r.seconds;
+    out.stepCpuS = r.cpuSeconds;
     if (r.backend === 'wasm') out.heap = ((tf.backend() as BackendWasm).wasm as unknown as { HEAPU8: Uint8Array }).HEAPU8.length;
     out.rss = process.resourceUsage().maxRSS * 1024;
     out.ok = true;
@@ -273,15 +275,22 @@ async function main(): Promise<void> {
       return [recompute, { paperPeak: paper, savedVsTorch: savedRatio }];
     }),
   );
-  // Recompute's cost: the step time (gradients and Adam) with `layers` over `none`, size by size. Wall time of
-  // one step per child: meaningful only on an idle machine.
-  const ratios: number[] = [];
-  for (const m of measures) {
-    const base = measures.find((n) => n.ok && n.recompute === 'none' && n.layers === m.layers && n.batch === m.batch);
-    if (m.ok && m.recompute === 'layers' && base) ratios.push(m.stepS! / base.stepS!);
-  }
-  const timing = ratios.length ? { layersOverNone: ratios, median: ratios.sort((a, b) => a - b)[Math.floor(ratios.length / 2)] } : null;
-  if (timing) console.log(`step time, recompute layers / none: ${timing.layersOverNone.map((r) => r.toFixed(2)).join(' ')} (median ${timing.median.toFixed(2)}x; load ${os.loadavg()[0].toFixed(1)})`);
+  // Recompute's cost: the step's time (gradients and Adam) with `layers` over `none`, size by size, in wall
+  // seconds (meaningful only on an idle machine) and in CPU seconds (the work itself; with MARGIN_MSE_THREADS=1
+  // no thread spins waiting for another, so a loaded machine does not inflate it).
+  const ratioOf = (key: 'stepS' | 'stepCpuS') => {
+    const ratios: number[] = [];
+    for (const m of measures) {
+      const base = measures.find((n) => n.ok && n.recompute === 'none' && n.layers === m.layers && n.batch === m.batch);
+      if (m.ok && m.recompute === 'layers' && base) ratios.push(m[key]! / base[key]!);
+    }
+    return ratios.length ? { layersOverNone: ratios, median: [...ratios].sort((a, b) => a - b)[Math.floor(ratios.length / 2)] } : null;
+  };
+  const timing = ratioOf('stepS');
+  const cpuTiming = ratioOf('stepCpuS');
+  const threads = process.env.MARGIN_MSE_THREADS ?? 'every core';
+  if (timing) console.log(`step wall time, recompute layers / none: ${timing.layersOverNone.map((r) => r.toFixed(2)).join(' ')} (median ${timing.median.toFixed(2)}x; load ${os.loadavg()[0].toFixed(1)})`);
+  if (cpuTiming) console.log(`step CPU time, recompute layers / none: ${cpuTiming.layersOverNone.map((r) => r.toFixed(2)).join(' ')} (median ${cpuTiming.median.toFixed(2)}x; threads: ${threads})`);
   if (torch.paper) {
     const t = torch.paper;
     console.log(`pytorch paper step measured: accounted ${gib(t.accounted_bytes)} GiB (saved ${gib(t.saved_bytes)}, weights ${gib(t.weight_bytes)}, grads ${gib(t.grad_bytes)}, adam ${gib(t.adam_bytes)}), max RSS ${gib(t.max_rss_bytes)} GiB`);
@@ -302,6 +311,7 @@ async function main(): Promise<void> {
     fits,
     estimates,
     timing,
+    cpuTiming: cpuTiming && { ...cpuTiming, threads },
     torch,
   });
 }

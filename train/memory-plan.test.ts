@@ -24,7 +24,7 @@ describe('planFromProbes', () => {
     adam: 2 * (10 + 5 * layers) * MiB,
     endPeak: (30 + 10 * layers + 0.5 * batch) * MiB,
     activationPeak: (4 + 2 * layers + (1 + 3 * layers) * batch) * MiB,
-    saved: 0, gradientsPeak: 0, adamPeak: 0, engine: 0, seconds: 0,
+    saved: 0, gradientsPeak: 0, adamPeak: 0, engine: 0, seconds: 0, cpuSeconds: 0,
   });
   const probes = [1, 2].flatMap((l) => [2, 4].map((b) => probe(l, b)));
   const input = (memory?: number): PlanInput => ({

@@ -52,6 +52,8 @@ export interface ProbeResult {
   engine: number;
   /** Wall time of the step (gradients and Adam), seconds. */
   seconds: number;
+  /** CPU time of the step (user + system, every thread of the process), seconds: with one thread, the step's work whatever the machine's load. */
+  cpuSeconds: number;
 }
 
 /** Deterministic token ids in [1, vocab): the probe's memory does not depend on which ids. */
@@ -107,6 +109,7 @@ export async function probeStep(
     const base = before + state;
     tracker.reset();
     const t0 = performance.now();
+    const c0 = process.cpuUsage();
     const { grads } = await stepGradients(probed, lossTerms('margin-mse'), batch, 1);
     const g = tracker.marks();
     tracker.reset();
@@ -114,6 +117,8 @@ export async function probeStep(
     tf.dispose([...grads.values()]);
     const a = tracker.marks();
     const seconds = (performance.now() - t0) / 1000;
+    const cpu = process.cpuUsage(c0);
+    const cpuSeconds = (cpu.user + cpu.system) / 1e6;
     if (g.fromWatch === undefined) throw new Error(`no buffer of the word embedding's size (${spec.model.vocab_size} x ${spec.model.dim}) during the step: cannot split its peak`);
     const result: ProbeResult = {
       layers: spec.model.n_layers,
@@ -129,6 +134,7 @@ export async function probeStep(
       adamPeak: a.peak - base,
       engine: Math.max(g.engine, a.engine),
       seconds,
+      cpuSeconds,
     };
     if (more) await more({ student, adam, batch });
     return result;
