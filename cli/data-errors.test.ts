@@ -1,6 +1,6 @@
 import { chmodSync, cpSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
-import { beforeAll, describe, expect, it } from 'vitest';
+import { beforeAll, describe, expect, it, vi } from 'vitest';
 import { generate, type DatasetFiles } from '../quickstart/generate.js';
 import { expectExit0, expectOk, expectOneLineError, linesOf, runCli, scratch } from './testing.js';
 
@@ -9,6 +9,7 @@ import { expectExit0, expectOk, expectOneLineError, linesOf, runCli, scratch } f
  * wrong answer, no file of the user's lost. One generated MS MARCO-shaped dataset and one prepared cache serve
  * every case.
  */
+vi.setConfig({ testTimeout: 600_000, hookTimeout: 600_000 }); // cases wait for a CLI slot (cli/testing.ts)
 const s = scratch('data-errors-');
 let f: DatasetFiles;
 let cache: string;
@@ -71,7 +72,7 @@ describe.concurrent('data prepare', () => {
   });
 
   it('a cache_dir under /proc is one line, promptly (was: ENOENT stack for the lock file)', async () => {
-    const r = await runCli(['data', 'prepare', '--config', 'configs/tiny.yaml', ...inputs(), '--set', 'data.cache_dir=/proc/margin-mse-cache'], { timeoutMs: 30_000 });
+    const r = await runCli(['data', 'prepare', '--config', 'configs/tiny.yaml', ...inputs(), '--set', 'data.cache_dir=/proc/margin-mse-cache'], { timeoutMs: 90_000 });
     expectOneLineError(r, '/proc/margin-mse-cache');
   });
 

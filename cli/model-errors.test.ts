@@ -1,6 +1,6 @@
 import { readFileSync } from 'node:fs';
 import path from 'node:path';
-import { describe, expect, it } from 'vitest';
+import { describe, expect, it, vi } from 'vitest';
 import { sharedPath } from '../common/paths.js';
 import { expectOk, expectOneLineError, runCli, scratch } from './testing.js';
 
@@ -13,6 +13,7 @@ import { expectOk, expectOneLineError, runCli, scratch } from './testing.js';
  * sa_layer_norm left out, positions off by one, the attention mask ignored. PyTorch's own float32 differs from
  * float64 by up to 6e-3 (relative) on small bias gradients there, so the unmutated reference must pass.
  */
+vi.setConfig({ testTimeout: 600_000, hookTimeout: 600_000 }); // cases wait for a CLI slot (cli/testing.ts)
 const s = scratch('model-errors-');
 const TINY = sharedPath('goldens/distilbert-tiny');
 const TRAINED = sharedPath('goldens/distilbert-trained');

@@ -30,7 +30,7 @@ describe.concurrent('quickstart', () => {
   });
 
   it('--out under /proc is one line, promptly (was: a hang in recursive mkdir)', async () => {
-    expectOneLineError(await runCli(['quickstart', '--out', '/proc/margin-mse-quickstart'], { timeoutMs: 60_000 }), '/proc/margin-mse-quickstart');
+    expectOneLineError(await runCli(['quickstart', '--out', '/proc/margin-mse-quickstart'], { timeoutMs: 90_000 }), '/proc/margin-mse-quickstart');
   });
 
   it('--out a file is one line naming it (was: ENOTDIR stack)', async () => {

@@ -1,6 +1,6 @@
 import { copyFileSync, mkdirSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
-import { beforeAll, describe, expect, it } from 'vitest';
+import { beforeAll, describe, expect, it, vi } from 'vitest';
 import { ROOT } from '../common/paths.js';
 import { expectNoNoise, expectOneLineError, runCli, scratch } from './testing.js';
 
@@ -8,6 +8,7 @@ import { expectNoNoise, expectOneLineError, runCli, scratch } from './testing.js
  * `margin-mse sweep ...` as a user runs it (issue 16): `sweep plan` validates the sweep file as `sweep run`
  * does, and a mistake in the sweep file is blamed on the sweep file, not on the base config.
  */
+vi.setConfig({ testTimeout: 600_000, hookTimeout: 600_000 }); // cases wait for a CLI slot (cli/testing.ts)
 const s = scratch('sweep-errors-');
 
 /** A sweep file beside a copy of configs/tiny.yaml (its `base`). */

@@ -1,6 +1,6 @@
 import { existsSync, lstatSync, mkdirSync, readFileSync, readlinkSync, symlinkSync } from 'node:fs';
 import path from 'node:path';
-import { beforeAll, describe, expect, it } from 'vitest';
+import { beforeAll, describe, expect, it, vi } from 'vitest';
 import { sharedPath } from '../common/paths.js';
 import { generate, type DatasetFiles } from '../quickstart/generate.js';
 import { expectExit0, expectOneLineError, leftoverTemps, runCli, scratch } from './testing.js';
@@ -9,6 +9,7 @@ import { expectExit0, expectOneLineError, leftoverTemps, runCli, scratch } from 
  * `margin-mse teachers ...` as a user runs it (issue 16): two teacher score files made from a generated
  * dataset's ids-scores triples; `score` with the tiny BERT_Cat golden on the cpu backend.
  */
+vi.setConfig({ testTimeout: 600_000, hookTimeout: 600_000 }); // cases wait for a CLI slot (cli/testing.ts)
 const s = scratch('teachers-errors-');
 const CAT = sharedPath('goldens/bert-cat-tiny');
 const VOCAB = sharedPath('data/vocab/bert-base-uncased-vocab.txt');
@@ -75,7 +76,7 @@ describe.concurrent('teachers ensemble', () => {
 });
 
 describe.concurrent('teachers stats', () => {
-  const stats = (out: string, ...more: string[]) => runCli(['teachers', 'stats', teacherA, '--out', out, ...more], { timeoutMs: 30_000 });
+  const stats = (out: string, ...more: string[]) => runCli(['teachers', 'stats', teacherA, '--out', out, ...more], { timeoutMs: 90_000 });
 
   it.each([['missing', () => s.at('nope.tsv')], ['a folder', () => s.dir]])('a file that is %s is one line naming it (was: Node crash dump)', async (_what, file) => {
     expectOneLineError(await runCli(['teachers', 'stats', file(), '--out', s.at('st-bad')]), file());

@@ -25,7 +25,7 @@ export interface CliOptions {
   /** Written to stdin, which is then closed (default: stdin closed at once). */
   input?: string | Uint8Array;
   env?: Record<string, string>;
-  /** SIGKILL after this long and report `timedOut` (default 60 s). */
+  /** SIGKILL after this long and report `timedOut` (default 120 s: a loaded 2-core machine starts a model command in ~60 s). */
   timeoutMs?: number;
   /** Run as user nobody (65534) when the tests run as root, so file permissions apply. */
   asNobody?: boolean;
@@ -82,7 +82,7 @@ function spawnCli(args: string[], opts: CliOptions): Promise<CliResult> {
   const timer = setTimeout(() => {
     timedOut = true;
     child.kill('SIGKILL');
-  }, opts.timeoutMs ?? 60_000);
+  }, opts.timeoutMs ?? 120_000);
   return new Promise((resolve, reject) => {
     child.on('error', reject);
     child.on('close', (code, signal) => {

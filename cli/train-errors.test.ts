@@ -66,7 +66,7 @@ describe.concurrent('train: the run folder', () => {
   });
 
   it('run.out_dir under /proc is one line, promptly (was: 100% CPU in recursive mkdir, forever)', async () => {
-    const r = await runCli(['train', '--config', 'configs/tiny.yaml', ...sets('/proc/margin-mse-runs', 'x')], { timeoutMs: 60_000 });
+    const r = await runCli(['train', '--config', 'configs/tiny.yaml', ...sets('/proc/margin-mse-runs', 'x')], { timeoutMs: 90_000 });
     expectOneLineError(r, '/proc/margin-mse-runs');
   });
 
