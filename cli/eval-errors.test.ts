@@ -75,6 +75,10 @@ describe.concurrent('eval metrics and compare', () => {
     expect(r.stderr).toContain(empty);
   });
 
+  it("--measures ',' is refused naming the flag (was: an empty table, exit 0)", async () => {
+    expectOneLineError(await runCli(['eval', 'metrics', '--qrels', QRELS, '--run', RUN, '--measures', ',']), '--measures');
+  });
+
   it('compare: a missing --a is one line naming it', async () => {
     expectOneLineError(await runCli(['eval', 'compare', '--qrels', QRELS, '--a', s.at('nope-a.trec'), '--b', RUN]), s.at('nope-a.trec'));
   });

@@ -2,6 +2,7 @@ import { copyFileSync, mkdirSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { beforeAll, describe, expect, it, vi } from 'vitest';
 import { ROOT } from '../common/paths.js';
+import { generate, type DatasetFiles } from '../quickstart/generate.js';
 import { expectNoNoise, expectOneLineError, runCli, scratch } from './testing.js';
 
 /**
@@ -15,8 +16,11 @@ const s = scratch('sweep-errors-');
 const sweepFile = (name: string, body: string): string =>
   s.file(`${name}.yaml`, `name: ${name}\nbase: base.yaml\nout_dir: ${s.at('out')}\n${body}`);
 
-beforeAll(() => {
+let f: DatasetFiles;
+
+beforeAll(async () => {
   copyFileSync(path.join(ROOT, 'configs', 'tiny.yaml'), s.at('base.yaml'));
+  f = await generate(s.at('data'), { topics: 20, passagesPerTopic: 2, extraPassages: 10, trainQueries: 30, devQueries: 5, valQueries: 5, bm25Depth: 10, triplesPerQuery: 2 });
 });
 
 describe.concurrent('sweep plan validates the sweep file (was: printed commands for every mistake, exit 0)', () => {
@@ -45,6 +49,13 @@ describe.concurrent('sweep run and summarize', () => {
     const file = sweepFile('run-unknown', 'params:\n  train.lrr: [1, 2]\n');
     const message = expectOneLineError(await runCli(['sweep', 'run', '--config', file]), file, 'train.lrr');
     expect(message).not.toContain(`${s.at('base.yaml')}:`);
+  });
+
+  it.each(['abc', '0'])('sweep run --concurrency %s is refused naming the flag (was: p-queue TypeError stack)', async (v) => {
+    const sets = [`data.collection=${f.collection}`, `data.queries=${f.queriesTrain}`, `data.triples=${f.trainScores}`, 'data.triples_format=ids-scores',
+      `data.cache_dir=${s.at(`cache-${v}`)}`, 'data.query_max_length=12', 'data.passage_max_length=32', 'train.validation.every=0', 'train.max_steps=1', 'train.batch_size=4', 'run.backend=cpu'];
+    const file = sweepFile(`conc-${v}`, `set: ${JSON.stringify(sets)}\nparams:\n  train.lr: [1.0e-3]\n`);
+    expectOneLineError(await runCli(['sweep', 'run', '--config', file, '--concurrency', v]), '--concurrency');
   });
 
   it('summarize with a metric path no run has says so, naming it (was: silent, exit 0)', async () => {
