@@ -23,19 +23,46 @@ const sets = (outDir: string, name: string, more: Record<string, string | number
     'train.log_every': 1, 'train.checkpoint_every': 2, 'train.warmup_steps': 1,
     'run.out_dir': outDir, 'run.name': name, 'run.backend': 'cpu', ...more,
   }).flatMap(([k, v]) => ['--set', `${k}=${v}`]);
+const summaryOf = (r: CliResult) => JSON.parse(r.stdout) as { status: string; steps: number };
 const train = (outDir: string, name: string, more: Record<string, string | number> = {}, extra: string[] = []) =>
   runCli(['train', '--config', 'configs/tiny.yaml', ...sets(outDir, name, more), ...extra], { timeoutMs: 300_000 });
 
-/** A copy of the trained run as `<dir>/<name>`, its config.yaml pointing at the copy. */
-function copyRun(dir: string, name: string, edit: (yaml: string) => string = (y) => y): string {
+/** A copy of a run folder (default: the trained run) as `<dir>/<name>`, its config.yaml pointing at the copy. */
+function copyRun(dir: string, name: string, edit: (yaml: string) => string = (y) => y, from = run): string {
   const to = path.join(dir, name);
-  cpSync(run, to, { recursive: true });
-  const yaml = readFileSync(path.join(to, 'config.yaml'), 'utf8').replace(/^( {2}name:) t$/m, `$1 ${name}`).replace(/^( {2}out_dir:) .*$/m, `$1 ${dir}`);
+  cpSync(from, to, { recursive: true });
+  const yaml = readFileSync(path.join(to, 'config.yaml'), 'utf8').replace(/^( {2}name:) .*$/m, `$1 ${name}`).replace(/^( {2}out_dir:) .*$/m, `$1 ${dir}`);
   writeFileSync(path.join(to, 'config.yaml'), edit(yaml));
   return to;
 }
 
-const summaryOf = (r: CliResult) => JSON.parse(r.stdout) as { status: string; steps: number };
+/**
+ * A run of max_steps 8 stopped by SIGTERM after its first step (train saves a checkpoint of that step and exits
+ * 130): what `--resume` continues. Made once, on first use.
+ */
+let interrupted: Promise<string> | undefined;
+function interruptedRun(): Promise<string> {
+  interrupted ??= (async () => {
+    const dir = s.at('runs-interrupted');
+    const r = await runCli(['train', '--config', 'configs/tiny.yaml', ...sets(dir, 'i', { 'train.max_steps': 8, 'train.checkpoint_every': 8, 'train.validation.every': 0 })], {
+      timeoutMs: 300_000,
+      onSpawn: (child) => {
+        let sent = false;
+        child.stderr!.on('data', (d: Buffer) => {
+          if (!sent && /train: /.test(String(d))) {
+            sent = true;
+            child.kill('SIGTERM');
+          }
+        });
+      },
+    });
+    expect(r.code, `setup: the run should stop early with exit 130; stderr:\n${r.stderr.slice(-2000)}`).toBe(130);
+    expect(summaryOf(r).steps).toBeLessThan(8);
+    return path.join(dir, 'i');
+  })();
+  return interrupted;
+}
+
 
 beforeAll(async () => {
   f = await generate(s.at('data'), { topics: 20, passagesPerTopic: 2, extraPassages: 10, trainQueries: 30, devQueries: 5, valQueries: 5, bm25Depth: 10, triplesPerQuery: 2 });
@@ -115,30 +142,44 @@ describe.concurrent('train: the run folder', () => {
 
   it('a second train on a run folder in use is refused, naming the folder (was: both ran, metrics interleaved, config of one and checkpoints of the other)', async () => {
     const dir = s.at('runs-two');
-    const long = { 'train.max_steps': 10, 'train.checkpoint_every': 10, 'train.validation.every': 0 };
-    let second: Promise<CliResult & { at: number }> | undefined;
+    // The first run is long (1000 steps): it is stopped with SIGTERM once the second has answered.
+    const long = { 'train.max_steps': 1000, 'train.checkpoint_every': 1000, 'train.validation.every': 0 };
+    let secondTrained = false;
+    let second: Promise<CliResult> | undefined;
+    const startSecond = () =>
+      runCli(['train', '--config', 'configs/tiny.yaml', ...sets(dir, 'x', { ...long, 'run.seed': 2 })], {
+        timeoutMs: 300_000,
+        onSpawn: (child) =>
+          child.stderr!.on('data', (d: Buffer) => {
+            if (!secondTrained && /train: /.test(String(d))) {
+              secondTrained = true; // training in the folder the first run is using: the bug; stop it
+              child.kill('SIGKILL');
+            }
+          }),
+      });
     const first = runCli(['train', '--config', 'configs/tiny.yaml', ...sets(dir, 'x', { ...long, 'run.seed': 1 })], {
-      timeoutMs: 300_000,
+      timeoutMs: 600_000,
       onSpawn: (child) =>
         child.stderr!.on('data', (d: Buffer) => {
-          // The first run has written config.yaml and is setting up: no checkpoint yet.
-          if (!second && /engine: using/.test(String(d))) second = train(dir, 'x', { ...long, 'run.seed': 2 }).then((r) => ({ ...r, at: Date.now() }));
+          if (!second && /train: /.test(String(d))) {
+            second = startSecond();
+            void second.finally(() => child.kill('SIGTERM'));
+          }
         }),
     });
     const a = await first;
-    const firstDone = Date.now();
-    expectExit0(a);
-    expect(second).toBeDefined();
+    expect(second, `the first run never trained; stderr:\n${a.stderr.slice(-2000)}`).toBeDefined();
     const b = await second!;
+    expect(secondTrained, 'the second run trained in the folder the first was using').toBe(false);
     expectOneLineError(b, path.join(dir, 'x'));
-    expect(b.at, 'the second run stopped while the first was running').toBeLessThan(firstDone);
-    expectOk(a);
+    expect(a.code, a.stderr.slice(-2000)).toBe(130); // stopped by the SIGTERM above, with a checkpoint
     const steps = readFileSync(path.join(dir, 'x', 'metrics.jsonl'), 'utf8').trim().split('\n').map((l) => (JSON.parse(l) as { step: number }).step);
-    expect(steps).toEqual([1, 2, 3, 4, 5, 6, 7, 8, 9, 10]);
+    expect(steps).toEqual(steps.map((_, i) => i + 1));
     expect(readFileSync(path.join(dir, 'x', 'config.yaml'), 'utf8')).toMatch(/seed: 1$/m);
   });
 });
 
+// Each case trains: one at a time.
 describe('train --resume', () => {
   it('--set model.dim that differs from the checkpoint is refused, naming the key and both files (was: silently ignored)', async () => {
     const dir = s.at('resume-dim');
@@ -160,25 +201,23 @@ describe('train --resume', () => {
 
   it('a copied run folder resumes in the copy, leaving the original alone (was: resumed into the folder named in config.yaml)', async () => {
     const dir = s.at('resume-copy');
-    const original = copyRun(dir, 'orig', (y) => y.replace(/max_steps: 2$/m, 'max_steps: 4'));
-    rmSync(path.join(original, 'summary.json'));
+    const original = copyRun(dir, 'orig', undefined, await interruptedRun());
     const copy = path.join(dir, 'copy');
     cpSync(original, copy, { recursive: true }); // its config.yaml still names 'orig'
     const before = readdirSync(original).sort();
     const r = await train(dir, 'copy', {}, ['--resume']);
     expectExit0(r);
     expect(readdirSync(original).sort()).toEqual(before);
-    expect(readdirSync(copy)).toEqual(expect.arrayContaining(['step-00000004', 'summary.json']));
+    expect(readdirSync(copy)).toEqual(expect.arrayContaining(['step-00000008', 'summary.json']));
     expectOk(r);
   });
 
   it('progress after a resume shows a believable rate (was: 2000000000.0 step/s)', async () => {
     const dir = s.at('resume-rate');
-    const x = copyRun(dir, 'x', (y) => y.replace(/max_steps: 2$/m, 'max_steps: 4'));
-    rmSync(path.join(x, 'summary.json'));
+    copyRun(dir, 'x', undefined, await interruptedRun());
     const r = await train(dir, 'x', {}, ['--resume']);
     expectExit0(r);
-    expect(summaryOf(r).steps).toBe(4);
+    expect(summaryOf(r).steps).toBe(8);
     const rates = linesOf(r.stderr).flatMap((l) => {
       const m = /^train: .*\| ([\d.e+]+) step\/s/.exec(l);
       return m ? [Number(m[1])] : [];
@@ -186,6 +225,24 @@ describe('train --resume', () => {
     expect(rates.length).toBeGreaterThan(0);
     for (const rate of rates) expect(rate, 'a DistilBERT step on cpu').toBeLessThan(100);
     expectOk(r);
+  });
+
+  it('a finished run whose config.yaml now says max_steps 4 continues, or says it is finished (was: "training max_steps at step 2", exit 0)', async () => {
+    const dir = s.at('resume-finished');
+    const x = copyRun(dir, 'x', (y) => y.replace(/max_steps: 2$/m, 'max_steps: 4'));
+    rmSync(path.join(x, 'summary.json'));
+    const r = await train(dir, 'x', {}, ['--resume']);
+    if (r.code === 0) {
+      expect(summaryOf(r).steps).toBe(4);
+      expectOk(r);
+    } else expectOneLineError(r, /finished|max_steps/);
+  });
+
+  it('a config.yaml edited to another model size is refused on resume, naming it and the checkpoint (was: silently ignored)', async () => {
+    const dir = s.at('resume-edited-dim');
+    copyRun(dir, 'x', (y) => y.replace(/^( {2}dim:) 32$/m, '$1 64'));
+    const r = await train(dir, 'x', {}, ['--resume']);
+    expectOneLineError(r, 'dim', 'config.yaml', 'config.json');
   });
 
   it('every checkpoint corrupt is one line naming them, and they are kept (was: restarted at step 0, exit 0, overwrote them)', async () => {
