@@ -143,7 +143,7 @@ describe.concurrent('train: the run folder', () => {
   it('a second train on a run folder in use is refused, naming the folder (was: both ran, metrics interleaved, config of one and checkpoints of the other)', async () => {
     const dir = s.at('runs-two');
     // The first run is long (1000 steps): it is stopped with SIGTERM once the second has answered.
-    const long = { 'train.max_steps': 1000, 'train.checkpoint_every': 1000, 'train.validation.every': 0 };
+    const long = { 'train.max_steps': 1000, 'train.max_epochs': 1000, 'train.checkpoint_every': 1000, 'train.validation.every': 0 };
     let secondTrained = false;
     let second: Promise<CliResult> | undefined;
     const startSecond = () =>
