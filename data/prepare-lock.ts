@@ -1,6 +1,8 @@
 import { promises as fsp } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
+import { makeDir } from '../common/atomic.js';
+import { fsErrorText, OutputError } from '../common/errors.js';
 
 /** Who holds a cache lock: written into the lock file, read by those who wait for it. */
 export interface LockOwner {
@@ -33,7 +35,11 @@ export const lockPath = (cacheDir: string) => path.join(path.dirname(cacheDir), 
  */
 export async function lockCache(cacheDir: string, opts: LockOptions = {}): Promise<() => Promise<void>> {
   const file = lockPath(cacheDir);
-  await fsp.mkdir(path.dirname(file), { recursive: true });
+  // Named by the cache the user asked for: the lock file beside it is an implementation detail.
+  const cannotLock = (e: unknown): never => {
+    throw new OutputError(`${cacheDir}: cannot create the cache here (its lock file ${file}: ${e instanceof OutputError ? e.message : fsErrorText(e)})`);
+  };
+  await makeDir(path.dirname(file)).catch(cannotLock);
   const me: LockOwner = { pid: process.pid, host: os.hostname(), since: new Date().toISOString() };
   const text = `${JSON.stringify(me)}\n`;
   let lastReport = -Infinity;
@@ -50,7 +56,7 @@ export async function lockCache(cacheDir: string, opts: LockOptions = {}): Promi
         if ((await fsp.readFile(file, 'utf8').catch(() => '')) === text) await fsp.rm(file, { force: true });
       };
     } catch (e) {
-      if ((e as NodeJS.ErrnoException).code !== 'EEXIST') throw e;
+      if ((e as NodeJS.ErrnoException).code !== 'EEXIST') cannotLock(e);
     }
     const held = await readLock(file);
     if (held === undefined) continue; // released meanwhile

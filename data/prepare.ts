@@ -2,7 +2,7 @@ import { createHash } from 'node:crypto';
 import { promises as fsp } from 'node:fs';
 import path from 'node:path';
 import { writeDirAtomic, writeJsonAtomic } from '../common/atomic.js';
-import { BadLines, InputError } from '../common/errors.js';
+import { BadLines, InputError, OutputError } from '../common/errors.js';
 import { resolveVocab, type DataConfig, type GroupsConfig } from './config.js';
 import { readGroupLines, readTeacherRun, sampleGroups, type QueryCandidates } from './groups.js';
 import { IdIndex } from './id-index.js';
@@ -70,6 +70,7 @@ export async function prepare(config: DataConfig, opts: PrepareOptions = {}): Pr
   };
   const existing = await reusable(cacheDir, inputs);
   if (existing) return { cacheDir, manifest: existing, reused: true };
+  await refuseForeignFolder(cacheDir);
 
   const release = await lockCache(cacheDir, { onWait: opts.onWait ?? ((owner, file) => process.stderr.write(describeWait(owner, file))) });
   try {
@@ -86,6 +87,20 @@ export async function prepare(config: DataConfig, opts: PrepareOptions = {}): Pr
 async function groupSource(g: GroupsConfig): Promise<GroupSource> {
   const files: Record<string, SourceFile> = g.source === 'teacher-run' ? { run: await sourceFile(g.run), qrels: await sourceFile(g.qrels) } : { file: await sourceFile(g.file) };
   return { source: g.source, files, negatives: g.negatives, per_query: g.per_query, seed: g.seed };
+}
+
+/**
+ * A rebuild replaces the whole cache folder, so `cache_dir` must be a cache (it has a manifest), an empty
+ * folder or nothing yet: a folder of the user's files there would be deleted with the old cache.
+ */
+async function refuseForeignFolder(cacheDir: string): Promise<void> {
+  const st = await fsp.stat(cacheDir).catch(() => null);
+  if (st === null) return;
+  if (!st.isDirectory()) throw new OutputError(`${cacheDir}: data.cache_dir is a file, not a cache folder; refusing to replace it`);
+  const entries = await fsp.readdir(cacheDir);
+  if (entries.length > 0 && !entries.includes(MANIFEST)) {
+    throw new OutputError(`${cacheDir}: data.cache_dir is a folder that is not a data cache (no ${MANIFEST}); refusing to replace its files (name a new or empty folder)`);
+  }
 }
 
 async function build(cacheDir: string, config: DataConfig, inputs: CacheInputs, tok: Tokenizer, onProgress?: (p: PrepareProgress) => void): Promise<PrepareResult> {
@@ -227,6 +242,11 @@ class Build {
     if (rows % PROGRESS_EVERY === 0) this.onProgress?.({ part, rows });
   }
 
+  /** The last partial step of progress, so the display ends at the part's true count. */
+  private lastTick(part: PrepareProgress['part'], rows: number): void {
+    if (rows % PROGRESS_EVERY !== 0) this.onProgress?.({ part, rows });
+  }
+
   /** Tokenizes an `id<TAB>text` file into `part`, indexing ids to rows. */
   private async table(file: string, part: TokenPart, bad: BadLines, name: PrepareProgress['part']): Promise<IdIndex> {
     const index = new IdIndex();
@@ -238,6 +258,7 @@ class Build {
       index.add(id, await part.add(id, text));
       this.tick(name, part.rows);
     }
+    this.lastTick(name, part.rows);
     return index;
   }
 
@@ -339,6 +360,7 @@ class Build {
   }
 
   private async manifest(inputs: CacheInputs, hasTeacher: boolean, source: string): Promise<Manifest> {
+    this.lastTick(this.config.groups ? 'groups' : 'triples', this.groups.rows);
     const skipped = Object.fromEntries(Object.entries(this.bad).map(([k, b]) => [k, b.toJSON()]));
     if (this.groups.rows === 0) throw new InputError(source, undefined, `at least one usable ${this.config.groups ? 'group' : 'triple'}`, 'none');
     return {

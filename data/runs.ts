@@ -1,6 +1,4 @@
-import { promises as fsp } from 'node:fs';
-import path from 'node:path';
-import { tempPath } from '../common/atomic.js';
+import { openAtomic } from '../common/atomic.js';
 import { InputError, show } from '../common/errors.js';
 import { readLines } from '../common/lines.js';
 
@@ -84,10 +82,8 @@ export function ranked(docs: Scored[]): Scored[] {
  * one string comfortably), fsynced and renamed over it.
  */
 export async function writeRun(file: string, run: Run, tag: string): Promise<void> {
-  if (!/^\S+$/.test(tag)) throw new Error(`run tag must be one word without spaces, got ${show(tag)}`);
-  await fsp.mkdir(path.dirname(file), { recursive: true });
-  const tmp = tempPath(file);
-  const fh = await fsp.open(tmp, 'w');
+  if (!/^\S+$/.test(tag)) throw new InputError('--tag', undefined, 'one word without spaces', show(tag));
+  const out = await openAtomic(file);
   try {
     let chunk: string[] = [];
     for (const [qid, docs] of run) {
@@ -96,17 +92,14 @@ export async function writeRun(file: string, run: Run, tag: string): Promise<voi
         chunk.push(`${qid} Q0 ${sorted[i].docno} ${i + 1} ${sorted[i].score} ${tag}\n`);
       }
       if (chunk.length >= 65536) {
-        await fh.write(chunk.join(''));
+        await out.write(chunk.join(''));
         chunk = [];
       }
     }
-    if (chunk.length) await fh.write(chunk.join(''));
-    await fh.sync();
+    if (chunk.length) await out.write(chunk.join(''));
   } catch (e) {
-    await fh.close();
-    await fsp.rm(tmp, { force: true });
+    await out.abort();
     throw e;
   }
-  await fh.close();
-  await fsp.rename(tmp, file);
+  await out.commit();
 }

@@ -1,6 +1,6 @@
 import { promises as fsp } from 'node:fs';
 import path from 'node:path';
-import { writeFileAtomic, writeJsonAtomic } from '../common/atomic.js';
+import { makeDir, writeFileAtomic, writeJsonAtomic } from '../common/atomic.js';
 import { embedTexts, type Encoder, type TextTokenizer } from './embed.js';
 import { decodeHalf, encodeHalf } from './float16.js';
 
@@ -63,7 +63,7 @@ export async function encodeCollection(
   opts: EncodeOptions,
 ): Promise<IndexManifest> {
   const config = { model: opts.model, maxLength: opts.maxLength, shardSize: opts.shardSize, dtype: opts.dtype };
-  await fsp.mkdir(outDir, { recursive: true });
+  await makeDir(outDir);
   const previous = await readIndexManifest(outDir).catch(() => undefined);
   if (previous && JSON.stringify(previous.config) !== JSON.stringify(config)) {
     throw new Error(`${path.join(outDir, 'manifest.json')}: made with ${JSON.stringify(previous.config)}, now ${JSON.stringify(config)}; use another folder`);

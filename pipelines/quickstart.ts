@@ -1,7 +1,8 @@
 import { promises as fsp } from 'node:fs';
 import path from 'node:path';
 import { formatSeconds } from '../common/progress.js';
-import { loadConfig } from '../common/config.js';
+import { makeDir } from '../common/atomic.js';
+import { ConfigError, loadConfig } from '../common/config.js';
 import { Config } from './config.js';
 import { readQrels } from '../data/qrels.js';
 import { readRun, writeRun } from '../data/runs.js';
@@ -71,6 +72,9 @@ export async function runQuickstart(o: QuickstartOptions): Promise<QuickstartRes
   const log = o.log ?? ((m: string) => process.stderr.write(`${m}\n`));
   const stage = (n: number, what: string) => log(`\nquickstart [${n}/5] ${what} (${formatSeconds((Date.now() - t0) / 1000)} elapsed)`);
   const outDir = path.resolve(o.outDir);
+  // The config and the output folder are checked before anything is generated: a mistake there is one line, at once.
+  await loadConfig(Config, o.configFile, o.sets ?? []);
+  await makeDir(outDir);
 
   stage(1, 'generate the dataset');
   const gen = { ...DEFAULT_GENERATE, ...o.generate };
@@ -93,7 +97,9 @@ export async function runQuickstart(o: QuickstartOptions): Promise<QuickstartRes
   log(`  ${train.steps} steps in ${formatSeconds(train.elapsed_s)} (${train.reason}); best ${train.best ? `${train.best.measure} ${train.best.value.toFixed(4)} at step ${train.best.step}` : 'none'}`);
 
   stage(4, 're-rank BM25 candidates and retrieve from the encoded collection (dev queries)');
-  if (!train.best) throw new Error(`${runDir}: training kept no best/ (is train.validation.every 0?)`);
+  if (!train.best) {
+    throw new ConfigError(`${runDir}: training kept no best/: no validation ran in ${train.steps} steps (train.validation.every ${config.train.validation.every}); give train.max_steps at least one validation interval`);
+  }
   const student = await loadDistilBert(path.join(runDir, 'best'));
   const encoder = await studentEncoder(student, config.run.inference);
   log(`  inference: ${encoder.engine}`);

@@ -3,7 +3,7 @@ import { promises as fsp, openSync, closeSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import PQueue from 'p-queue';
-import { writeFileAtomic, writeJsonAtomic } from '../common/atomic.js';
+import { makeDir, writeFileAtomic, writeJsonAtomic } from '../common/atomic.js';
 import { ConfigError, loadConfig } from '../common/config.js';
 import { Config } from '../pipelines/config.js';
 import { prepare } from '../data/prepare.js';
@@ -52,7 +52,7 @@ export async function runSweep(sweep: SweepConfig, opts: SweepOptions = {}): Pro
   // A typo in a key fails here, for every run, before hours are spent on the first ones.
   const configs = opts.validate ?? true ? await Promise.all(runs.map((run) => loadConfig(Config, sweep.base, run.sets))) : [];
   if (opts.prepare ?? true) await prepareOnce(configs, opts.onEvent);
-  await fsp.mkdir(path.join(dir, 'logs'), { recursive: true });
+  await makeDir(path.join(dir, 'logs'));
   await writeJsonAtomic(path.join(dir, 'sweep.json'), { ...sweep, runs: runs.map((r) => ({ name: r.name, values: r.values })) });
 
   const result: SweepResult = { skipped: 0, ran: 0, failed: 0, interrupted: false };

@@ -1,7 +1,4 @@
-import { createWriteStream, promises as fsp, type WriteStream } from 'node:fs';
-import { once } from 'node:events';
-import path from 'node:path';
-import { tempPath } from '../common/atomic.js';
+import { openAtomic, type AtomicFile } from '../common/atomic.js';
 import { BadLines, InputError, show } from '../common/errors.js';
 import { readLines } from '../common/lines.js';
 import { readTriples } from '../data/triples.js';
@@ -64,29 +61,21 @@ export function formatRow(pos: number, neg: number, triple: string): string {
 }
 
 /**
- * Writes lines to a temp file beside `target` with backpressure (bounded memory for 40M-line outputs),
- * then fsyncs and renames it over `target` on commit(): readers never see a half-written file.
- * Why not common/atomic.ts: its writes take the whole content at once.
+ * Writes lines to a temp file beside `target` in 64 KB chunks (bounded memory for 40M-line outputs), then
+ * fsyncs and renames it over `target` on commit() (common/atomic.ts openAtomic): readers never see a
+ * half-written file.
  */
 export class AtomicLineWriter {
-  private readonly tmp: string;
-  private readonly stream: WriteStream;
   private buf = '';
   lines = 0;
 
-  private constructor(readonly target: string) {
-    this.tmp = tempPath(target);
-    this.stream = createWriteStream(this.tmp);
-  }
+  private constructor(private readonly file: AtomicFile) {}
 
   static async open(target: string): Promise<AtomicLineWriter> {
-    await fsp.mkdir(path.dirname(path.resolve(target)), { recursive: true });
-    const w = new AtomicLineWriter(target);
-    await once(w.stream, 'open');
-    return w;
+    return new AtomicLineWriter(await openAtomic(target));
   }
 
-  /** Appends one line (with its `\n`). Await it: it waits when the OS buffer is full. */
+  /** Appends one line (with its `\n`). Await it: it waits while a full chunk is written. */
   async write(line: string): Promise<void> {
     this.buf += line;
     this.lines++;
@@ -95,26 +84,18 @@ export class AtomicLineWriter {
 
   private async flush(): Promise<void> {
     if (this.buf === '') return;
-    const ok = this.stream.write(this.buf);
+    const chunk = this.buf;
     this.buf = '';
-    if (!ok) await once(this.stream, 'drain');
+    await this.file.write(chunk);
   }
 
   async commit(): Promise<void> {
     await this.flush();
-    await new Promise<void>((resolve, reject) => this.stream.end((err?: Error | null) => (err ? reject(err) : resolve())));
-    const fh = await fsp.open(this.tmp, 'r+');
-    try {
-      await fh.sync();
-    } finally {
-      await fh.close();
-    }
-    await fsp.rename(this.tmp, this.target);
+    await this.file.commit();
   }
 
   async abort(): Promise<void> {
-    this.stream.destroy();
-    await fsp.rm(this.tmp, { force: true });
+    await this.file.abort();
   }
 }
 

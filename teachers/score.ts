@@ -1,6 +1,6 @@
 import { createReadStream, existsSync, promises as fsp } from 'node:fs';
 import path from 'node:path';
-import { writeJsonAtomic } from '../common/atomic.js';
+import { makeDir, writeJsonAtomic } from '../common/atomic.js';
 import { ConfigError } from '../common/config.js';
 import { InputError, show } from '../common/errors.js';
 import { readLines } from '../common/lines.js';
@@ -142,7 +142,7 @@ export async function scoreTriples(opts: ScoreOptions): Promise<ScoreSummary> {
     }
     ({ lines: resumed, truncated, lastLine } = await recoverLines(opts.out));
   } else {
-    await fsp.mkdir(path.dirname(path.resolve(opts.out)), { recursive: true });
+    await makeDir(path.dirname(path.resolve(opts.out)));
     await writeJsonAtomic(metaFile, meta);
   }
 

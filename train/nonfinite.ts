@@ -1,8 +1,9 @@
 import type { TrainConfig } from './config.js';
 import type { LoopState } from './state.js';
+import { UserError } from '../common/errors.js';
 
 /** A run stopped on purpose for NaN/Inf: one clear line for the user, not a bug's stack. */
-export class NonFiniteError extends Error {
+export class NonFiniteError extends UserError {
   override name = 'NonFiniteError';
 }
 

@@ -1,6 +1,5 @@
-import { promises as fsp } from 'node:fs';
 import path from 'node:path';
-import { writeJsonAtomic } from '../../common/atomic.js';
+import { makeDir, writeJsonAtomic } from '../../common/atomic.js';
 import type { BertCat } from '../bert-cat.js';
 import { readVocab, writeTokenizerFiles } from './hf.js';
 import { writeSafetensors } from './safetensors.js';
@@ -30,7 +29,7 @@ export async function saveBertCat(model: BertCat, dir: string, opts: { sourceCon
           type_vocab_size: c.type_vocab_size,
           layer_norm_eps: c.layer_norm_eps,
         };
-  await fsp.mkdir(dir, { recursive: true });
+  await makeDir(dir);
   await writeSafetensors(path.join(dir, 'model.safetensors'), model.weights);
   await writeJsonAtomic(path.join(dir, 'config.json'), { ...opts.sourceConfig, ...sizes, torch_dtype: 'float32' });
   const tokenizer = model.encoder === 'distilbert' ? 'DistilBertTokenizer' : 'BertTokenizer';

@@ -1,7 +1,7 @@
 import { promises as fsp } from 'node:fs';
 import path from 'node:path';
 import * as tf from '@tensorflow/tfjs-core';
-import { writeFileAtomic, writeJsonAtomic } from '../../common/atomic.js';
+import { makeDir, writeFileAtomic, writeJsonAtomic } from '../../common/atomic.js';
 import { InputError } from '../../common/errors.js';
 import { checkConfig, DISTILBERT_BASE, DistilBert, distilbertShapes, type DistilBertConfig } from '../distilbert.js';
 import { readModelWeights, type ModelWeights } from './folder.js';
@@ -88,7 +88,7 @@ export interface SaveOptions {
  */
 export async function saveDistilBert(model: DistilBert, dir: string, opts: SaveOptions = {}): Promise<void> {
   const vocab = opts.vocabFile === undefined ? undefined : await readVocab(opts.vocabFile, model.config.vocab_size);
-  await fsp.mkdir(dir, { recursive: true });
+  await makeDir(dir);
   const config = {
     ...DISTILBERT_BASE,
     ...model.config,
