@@ -1,5 +1,6 @@
-import { createReadStream } from 'node:fs';
-import { InputError } from './errors.js';
+import { promises as fsp } from 'node:fs';
+import type { FileHandle } from 'node:fs/promises';
+import { fsErrorText, InputError } from './errors.js';
 
 export interface Line {
   /** 1-based line number in the file. */
@@ -18,6 +19,8 @@ export interface ReadLinesOptions {
    * the line is skipped (its number still counts) unless the callback throws. `BadLines.report` fits here.
    */
   onInvalid?: (err: InputError) => void;
+  /** Read this stream (e.g. stdin) instead of opening `file`, which then only names it in errors. */
+  stream?: AsyncIterable<Buffer>;
 }
 
 /**
@@ -26,13 +29,15 @@ export interface ReadLinesOptions {
  * Why not node:readline: it silently replaces invalid UTF-8 with U+FFFD, and we must report it instead
  * (`InputError` naming the line), and it is slower on multi-GB files. Chunks are decoded in one fatal
  * TextDecoder call (fast path); only when that throws is the chunk decoded line by line to find the bad line.
- * Handles CRLF endings, a UTF-8 BOM on the first line, and a last line without a newline.
+ * Handles CRLF endings, a UTF-8 BOM on the first line, and a last line without a newline. A file that cannot
+ * be opened, or a folder, is an InputError naming it at the first read.
  */
 export async function* readLines(file: string, opts: ReadLinesOptions = {}): AsyncGenerator<Line> {
   const decoder = new TextDecoder('utf-8', { fatal: true, ignoreBOM: true });
   let no = 0;
   let carry: Buffer | null = null;
-  const stream = createReadStream(file, { highWaterMark: opts.highWaterMark ?? 1 << 20 });
+  const fh = opts.stream ? undefined : await openText(file);
+  const stream = opts.stream ?? fh!.createReadStream({ highWaterMark: opts.highWaterMark ?? 1 << 20 });
 
   const decodeLines = function* (buf: Buffer, end: number): Generator<Line> {
     // buf[0:end] holds whole lines, each ending in \n.
@@ -93,6 +98,22 @@ export async function* readLines(file: string, opts: ReadLinesOptions = {}): Asy
     const withNl = Buffer.concat([carry, Buffer.from([NL])]);
     yield* decodeLines(withNl, withNl.length);
   }
+}
+
+/** Opens a file for reading; a missing or unreadable file or a folder is an InputError naming it. */
+export async function openText(file: string): Promise<FileHandle> {
+  let fh: FileHandle;
+  try {
+    fh = await fsp.open(file, 'r');
+  } catch (e) {
+    throw new InputError(file, undefined, 'a readable text file', fsErrorText(e));
+  }
+  const st = await fh.stat();
+  if (st.isDirectory()) {
+    await fh.close();
+    throw new InputError(file, undefined, 'a readable text file', 'a folder');
+  }
+  return fh;
 }
 
 /** Byte offset where the first invalid UTF-8 sequence in `bytes` starts (for error messages). */

@@ -60,6 +60,7 @@ export async function* readTriples<F extends TripleForm>(file: string, format: F
   const bad = opts.badLines ?? new BadLines('error');
   const fix = opts.repairMojibake ? repairMojibake : (s: string) => s;
   for await (const { no, text } of readLines(file, { onInvalid: (e) => bad.report(e) })) {
+    if (text.trim() === '') continue; // a blank (e.g. last) line is no triple
     const t = parseTriple(file, no, text, format, fix);
     if (t instanceof InputError) bad.report(t);
     else yield t as TripleOf<F>;

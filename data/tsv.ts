@@ -19,12 +19,13 @@ export interface IdText {
 
 /**
  * Streams a collection or queries file, `id<TAB>text` per line (MS MARCO collection.tsv, queries.*.tsv).
- * CRLF endings and a BOM are accepted. Invalid UTF-8, a wrong
+ * CRLF endings, a BOM and blank lines are accepted. Invalid UTF-8, a wrong
  * column count, an empty id or an empty text goes to `badLines`.
  */
 export async function* readIdText(file: string, opts: ReadOptions = {}): AsyncGenerator<IdText> {
   const bad = opts.badLines ?? new BadLines('error');
   for await (const { no, text: raw } of readLines(file, { onInvalid: (e) => bad.report(e) })) {
+    if (raw.trim() === '') continue; // a blank (e.g. last) line is no record
     const cols = splitTabs(file, no, raw, 2, 'id, text');
     if (cols instanceof InputError) {
       bad.report(cols);
