@@ -1,15 +1,15 @@
 import * as tf from '@tensorflow/tfjs-core';
 import '@tensorflow/tfjs-backend-cpu';
 import '@tensorflow/tfjs-backend-wasm';
-import { ConfigError } from '../../common/config.js';
+import { ConfigError } from '../../common/errors.js';
+import type { BackendChoice } from './choices.js';
 import { registerGradients } from './gradients.js';
 import { registerCpuKernels, registerWasmKernels } from './kernels/register.js';
 import { processThreads, THREADS_ENV } from './threads.js';
 import { startWasm, wasmThreadsWanted } from './wasm-setup.js';
 import { initWebgpu } from './webgpu.js';
 
-export type BackendChoice = 'auto' | 'tensorflow' | 'webgpu' | 'wasm' | 'cpu';
-export const BACKEND_CHOICES: readonly BackendChoice[] = ['auto', 'tensorflow', 'webgpu', 'wasm', 'cpu'];
+export { BACKEND_CHOICES, type BackendChoice } from './choices.js';
 
 export interface BackendResult {
   /** The tfjs backend now active: tensorflow, webgpu, wasm or cpu. */
@@ -31,6 +31,10 @@ type Attempt = { ok: true; detail: string } | { ok: false; why: string };
  */
 export async function initBackend(choice: BackendChoice, opts: { quiet?: boolean } = {}): Promise<BackendResult> {
   const order: Exclude<BackendChoice, 'auto'>[] = choice === 'auto' ? ['tensorflow', 'webgpu', 'wasm', 'cpu'] : [choice];
+  if (!ATTEMPTS[order[0]]) throw new ConfigError(`run.backend=${choice}: expected one of ${Object.keys(ATTEMPTS).join(', ')} or auto`);
+  // tfjs's warnings (the cpu backend's "Hi, looks like you are running TensorFlow.js in Node.js" banner) are
+  // off; what was chosen and why is the engine line below.
+  tf.env().set('PROD', true);
   processThreads(); // a bad MARGIN_MSE_THREADS is the user's error here, not a reason for auto to pass wasm over
   await registerGradients();
   const passed: string[] = [];
@@ -87,7 +91,7 @@ async function initWasm(): Promise<Attempt> {
   } catch (err) {
     return { ok: false, why: firstLine(err) };
   }
-  const threads = await startWasm(wanted, setBackendQuietly);
+  const threads = await withoutNewProcessListeners(() => startWasm(wanted, setBackendQuietly));
   if (threads == null) return { ok: false, why: `the wasm module failed to initialize (${wanted} thread(s); ${THREADS_ENV}=1 selects the single-threaded build)` };
   const simd = await tf.env().getAsync('WASM_HAS_SIMD_SUPPORT');
   return { ok: true, detail: `@tensorflow/tfjs-backend-wasm ${tf.version_core}, ${simd ? 'SIMD' : 'no SIMD (slow)'}, ${threads} thread(s)` };
@@ -97,6 +101,24 @@ async function initCpu(): Promise<Attempt> {
   registerCpuKernels();
   if (!(await setBackendQuietly('cpu'))) return { ok: false, why: 'the cpu backend failed to initialize' };
   return { ok: true, detail: 'pure JavaScript, for small correctness checks (slow)' };
+}
+
+/**
+ * Runs `start` and then removes the 'uncaughtException' and 'unhandledRejection' listeners it added. The wasm
+ * module (emscripten) installs listeners that rethrow every error, which makes Node exit with code 7 and print
+ * the throwing line: a whole minified source line, 40 KB. Its own clean-up is broken (a precedence bug), so it
+ * never removes them; with them gone the CLI's own handlers (cli/failure.ts) report errors.
+ */
+async function withoutNewProcessListeners<T>(start: () => Promise<T>): Promise<T> {
+  const events: string[] = ['uncaughtException', 'unhandledRejection'];
+  const before = events.map((e) => new Set(process.listeners(e as NodeJS.Signals)));
+  try {
+    return await start();
+  } finally {
+    events.forEach((e, i) => {
+      for (const l of process.listeners(e as NodeJS.Signals)) if (!before[i].has(l)) process.removeListener(e, l);
+    });
+  }
 }
 
 /** tf.setBackend logs and returns false when a backend's factory fails; we report the reason ourselves. */

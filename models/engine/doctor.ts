@@ -5,7 +5,7 @@ import { initBackend, TENSORFLOW_PACKAGES, type BackendChoice } from './backend.
 import { chooseInference } from './inference.js';
 import { checkLibrary, CUDA_LIBS, linkerCache, type LibCheck } from './native-libs.js';
 import { CUDA_INSTALL, onnxRuntimeInfo, ORT_CUDA_LIBS, type OnnxRuntimeInfo } from './onnx-runtime.js';
-import { probeWebgpu, type WebgpuProbe } from './webgpu.js';
+import { probeWebgpu, webgpuAvailability, type WebgpuProbe } from './webgpu.js';
 
 /** What `margin-mse doctor` found: every backend, the packages behind them, and what a GPU path lacks. */
 export interface DoctorReport {
@@ -55,6 +55,10 @@ export async function runDoctor(): Promise<DoctorReport> {
 
   const backends: DoctorReport['backends'] = [];
   for (const name of ['tensorflow', 'webgpu', 'wasm', 'cpu'] as const) {
+    if (name === 'webgpu') {
+      backends.push(await webgpuAvailability()); // from a quiet probe: Dawn in this process would warn on stderr
+      continue;
+    }
     try {
       const r = await initBackend(name, { quiet: true });
       backends.push({ name, available: true, detail: r.reasons[0].replace(/^using \w+: /, '') });

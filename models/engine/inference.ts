@@ -1,4 +1,5 @@
 import * as tf from '@tensorflow/tfjs-core';
+import type { InferenceChoice } from './choices.js';
 import { loadOrt } from './onnx-runtime.js';
 
 /**
@@ -10,8 +11,7 @@ import { loadOrt } from './onnx-runtime.js';
  * times faster there; figures in docs/engine.md) and the tfjs backend where it has a GPU or libtensorflow
  * (tensorflow, webgpu), whose weights then stay where they are.
  */
-export type InferenceChoice = 'auto' | 'tfjs' | 'onnx';
-export const INFERENCE_CHOICES: readonly InferenceChoice[] = ['auto', 'tfjs', 'onnx'];
+export { INFERENCE_CHOICES, type InferenceChoice } from './choices.js';
 export type InferenceEngine = 'tfjs' | 'onnx';
 
 export interface InferencePlan {

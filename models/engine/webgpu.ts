@@ -1,3 +1,6 @@
+import { execFile } from 'node:child_process';
+import { createRequire } from 'node:module';
+import { pathToFileURL } from 'node:url';
 import * as tf from '@tensorflow/tfjs-core';
 import { checkLibrary, linkerCache, type LibCheck } from './native-libs.js';
 
@@ -76,53 +79,95 @@ export function describeAdapter(a: AdapterSummary): string {
   return `${name} (${a.description}) via Dawn ${a.dawnBackend}, ${a.isSoftware ? `software${a.isFallback ? ', fallback' : ''} adapter` : 'GPU'}`;
 }
 
+/** How each Dawn backend is asked for an adapter: Vulkan (real GPUs), then OpenGL ES through EGL without a display. */
+const ATTEMPTS: Record<AdapterSummary['dawnBackend'], { options: string[]; request: Record<string, unknown> }> = {
+  vulkan: { options: ['backend=vulkan'], request: { powerPreference: 'high-performance' } },
+  opengles: { options: ['backend=opengles'], request: { featureLevel: 'compatibility', powerPreference: 'high-performance' } },
+};
+
 /**
- * Finds the best adapter once per process: Dawn's Vulkan backend first (real GPUs), then OpenGL ES through
- * EGL without a display (Mesa's llvmpipe here). Dawn warns on stderr when the Vulkan loader is missing; the
- * probe reports that itself. `tried` says what each Dawn backend gave.
+ * The adapter search, run in a child process (below): Dawn prints its warnings straight to the process's
+ * stderr from native code ("Couldn't load Vulkan", "maxDynamicUniformBuffers… artificially reduced" for every
+ * OpenGL ES adapter), which Node cannot silence in-process. The child's stderr is dropped; it prints what each
+ * backend gave as JSON. Plain JavaScript with no project imports, so it runs under dist/ and tsx alike.
  */
+const PROBE_SCRIPT = `
+const { dawnUrl, backends, attempts } = JSON.parse(process.env.MARGIN_MSE_WEBGPU_PROBE);
+process.env.EGL_PLATFORM ??= 'surfaceless';
+const out = [];
+try {
+  const d = await import(dawnUrl);
+  for (const b of backends) {
+    try {
+      const adapter = await d.create(attempts[b].options).requestAdapter(attempts[b].request);
+      out.push({ backend: b, info: adapter ? { ...adapter.info, isFallbackAdapter: adapter.info.isFallbackAdapter } : null });
+      if (adapter) {
+        const i = adapter.info;
+        if (!/llvmpipe|lavapipe|softpipe|swiftshader|software/i.test(i.vendor + ' ' + i.device + ' ' + i.description) && !i.isFallbackAdapter) break;
+      }
+    } catch (err) {
+      out.push({ backend: b, error: String(err && err.message || err).split('\\n')[0] });
+    }
+  }
+} catch (err) {
+  out.push({ error: String(err && err.message || err).split('\\n')[0] });
+}
+process.stdout.write(JSON.stringify(out));
+process.exit(0);
+`;
+
+type ProbeRow = { backend?: AdapterSummary['dawnBackend']; info?: GpuAdapterInfo | null; error?: string };
+type Found = { backend: AdapterSummary['dawnBackend']; summary: AdapterSummary };
+type Search = { found: Found | null; tried: string[]; vulkanLoader: LibCheck };
+let search: Promise<Search> | null = null;
+
+/** The best adapter, looked for once per process in a quiet child process; `tried` says what each Dawn backend gave. */
 function findAdapter(): Promise<Search> {
   search ??= searchAdapters();
   return search;
 }
 
-type Chosen = { gpu: Gpu; adapter: GpuAdapter; summary: AdapterSummary };
-type Search = { chosen: Chosen | null; tried: string[] };
-let search: Promise<Search> | null = null;
-
 async function searchAdapters(): Promise<Search> {
-  const tried: string[] = [];
-  const d = await loadDawn();
-  if (typeof d === 'string') return { chosen: null, tried: [d] };
-  const attempts: { backend: AdapterSummary['dawnBackend']; options: string[]; request: Record<string, unknown> }[] = [
-    { backend: 'vulkan', options: ['backend=vulkan'], request: { powerPreference: 'high-performance' } },
-    { backend: 'opengles', options: ['backend=opengles'], request: { featureLevel: 'compatibility', powerPreference: 'high-performance' } },
-  ];
-  process.env.EGL_PLATFORM ??= 'surfaceless'; // Mesa's EGL without X or Wayland
-  let chosen: Chosen | null = null;
-  for (const a of attempts) {
-    try {
-      const gpu = d.create(a.options);
-      const adapter = await gpu.requestAdapter(a.request);
-      if (adapter == null) {
-        tried.push(`Dawn ${a.backend}: no adapter`);
-        continue;
-      }
-      const summary = summarize(adapter, a.backend);
-      tried.push(`Dawn ${a.backend}: ${describeAdapter(summary)}`);
-      if (chosen == null || (chosen.summary.isSoftware && !summary.isSoftware)) chosen = { gpu, adapter, summary };
-      if (!summary.isSoftware) break;
-    } catch (err) {
-      tried.push(`Dawn ${a.backend}: ${err instanceof Error ? err.message.split('\n')[0] : String(err)}`);
+  const vulkanLoader = checkLibrary('libvulkan.so.1', 'Vulkan loader', linkerCache());
+  let dawnUrl: string;
+  try {
+    dawnUrl = pathToFileURL(createRequire(import.meta.url).resolve('webgpu')).href;
+  } catch {
+    return { found: null, tried: ['the `webgpu` package (Dawn) is not installed'], vulkanLoader };
+  }
+  // Without the Vulkan loader Dawn's Vulkan backend can only fail (and warn): not asked.
+  const backends: AdapterSummary['dawnBackend'][] = vulkanLoader.loads ? ['vulkan', 'opengles'] : ['opengles'];
+  const tried = vulkanLoader.loads ? [] : ['Dawn vulkan: not tried (no Vulkan loader libvulkan.so.1)'];
+  const env = { ...process.env, MARGIN_MSE_WEBGPU_PROBE: JSON.stringify({ dawnUrl, backends, attempts: ATTEMPTS }) };
+  const r = await new Promise<{ stdout: string; error?: Error }>((resolve) =>
+    execFile(process.execPath, ['--input-type=module', '-e', PROBE_SCRIPT], { env, timeout: 60_000, maxBuffer: 1 << 20 }, (error, stdout) => resolve({ stdout, error: error ?? undefined })),
+  );
+  let rows: ProbeRow[];
+  try {
+    rows = JSON.parse(r.stdout) as ProbeRow[];
+  } catch {
+    return { found: null, tried: [...tried, `the adapter probe failed (${(r.error?.message ?? 'no output').split('\n')[0]})`], vulkanLoader };
+  }
+  let found: Found | null = null;
+  for (const row of rows) {
+    if (!row.backend) {
+      tried.push(`the \`webgpu\` package does not load: ${row.error}`);
+      continue;
+    }
+    if (row.error !== undefined) tried.push(`Dawn ${row.backend}: ${row.error}`);
+    else if (!row.info) tried.push(`Dawn ${row.backend}: no adapter`);
+    else {
+      const summary = summarize({ info: row.info }, row.backend);
+      tried.push(`Dawn ${row.backend}: ${describeAdapter(summary)}`);
+      if (found == null || (found.summary.isSoftware && !summary.isSoftware)) found = { backend: row.backend, summary };
     }
   }
-  return { chosen, tried };
+  return { found, tried, vulkanLoader };
 }
 
 /** Looks for an adapter without starting the tfjs backend (for `doctor`). */
 export async function probeWebgpu(): Promise<WebgpuProbe> {
-  const vulkanLoader = checkLibrary('libvulkan.so.1', 'Vulkan loader', linkerCache());
-  const { chosen: found, tried } = await findAdapter();
+  const { found, tried, vulkanLoader } = await findAdapter();
   const lines = [
     `Vulkan loader libvulkan.so.1: ${vulkanLoader.loads ? `loads${vulkanLoader.path ? ` (${vulkanLoader.path})` : ''}` : 'missing'}`,
     ...tried,
@@ -140,21 +185,35 @@ export async function probeWebgpu(): Promise<WebgpuProbe> {
 }
 
 /**
+ * Whether `run.backend=webgpu` would find an adapter, for `doctor`, without starting Dawn in this process
+ * (the tfjs backend then starts on that adapter when chosen).
+ */
+export async function webgpuAvailability(): Promise<{ name: 'webgpu'; available: boolean; detail: string }> {
+  const { found, tried } = await findAdapter();
+  return found
+    ? { name: 'webgpu', available: true, detail: `@tensorflow/tfjs-backend-webgpu ${tf.version_core} on ${describeAdapter(found.summary)}` }
+    : { name: 'webgpu', available: false, detail: `no WebGPU adapter (${tried.join('; ')})` };
+}
+
+/**
  * Starts tfjs's webgpu backend on the best adapter. With `requireHardware` (the `auto` choice) a software
  * adapter is refused: it is slower than wasm.
  */
 export async function initWebgpu(opts: { requireHardware: boolean }): Promise<{ ok: true; detail: string } | { ok: false; why: string }> {
-  const { chosen: found, tried } = await findAdapter();
+  const { found, tried } = await findAdapter();
   if (!found) return { ok: false, why: `no WebGPU adapter (${tried.join('; ')})` };
   if (opts.requireHardware && found.summary.isSoftware) {
     return { ok: false, why: `only a software adapter, slower than wasm: ${describeAdapter(found.summary)} (choose backend webgpu to use it anyway)` };
   }
   if (tf.findBackend('webgpu') == null || tf.getBackend() !== 'webgpu') {
+    // Now in this process (Dawn may warn here: the user chose webgpu, or auto found a GPU).
+    const chosen = await openAdapter(found.backend);
+    if (typeof chosen === 'string') return { ok: false, why: chosen };
     const g = globalThis as { navigator?: { gpu?: unknown } };
     Object.assign(globalThis, (dawn as Dawn).globals);
     // tfjs-backend-webgpu registers itself on import when navigator.gpu exists, and asks it for an adapter:
     // hand it the one chosen here (with the feature level it needs).
-    const gpu = { requestAdapter: async () => found.adapter, getPreferredCanvasFormat: () => 'rgba8unorm', wgslLanguageFeatures: new Set() };
+    const gpu = { requestAdapter: async () => chosen, getPreferredCanvasFormat: () => 'rgba8unorm', wgslLanguageFeatures: new Set() };
     if (g.navigator == null) Object.defineProperty(globalThis, 'navigator', { value: { gpu }, configurable: true, writable: true });
     else Object.defineProperty(g.navigator, 'gpu', { value: gpu, configurable: true, writable: true });
     await import('@tensorflow/tfjs-backend-webgpu');
@@ -166,6 +225,18 @@ export async function initWebgpu(opts: { requireHardware: boolean }): Promise<{ 
     explainReadSync();
   }
   return { ok: true, detail: `@tensorflow/tfjs-backend-webgpu ${tf.version_core} on ${describeAdapter(found.summary)}` };
+}
+
+/** The adapter of one Dawn backend in this process, or why there is none. */
+async function openAdapter(backend: AdapterSummary['dawnBackend']): Promise<GpuAdapter | string> {
+  const d = await loadDawn();
+  if (typeof d === 'string') return d;
+  process.env.EGL_PLATFORM ??= 'surfaceless'; // Mesa's EGL without X or Wayland
+  try {
+    return (await d.create(ATTEMPTS[backend].options).requestAdapter(ATTEMPTS[backend].request)) ?? `Dawn ${backend}: no adapter in this process`;
+  } catch (err) {
+    return `Dawn ${backend}: ${err instanceof Error ? err.message.split('\n')[0] : String(err)}`;
+  }
 }
 
 /**

@@ -5,6 +5,7 @@ import { InputError } from '../../common/errors.js';
 import { loadBertCat } from '../bert-cat.js';
 import { loadDistilBert } from '../weights/hf.js';
 import { bertCatOnnx, bertDotOnnx, hostWeights } from './export.js';
+import type { OnnxKind } from './kinds.js';
 
 /**
  * `model export-onnx`: a model folder (as the project reads it: models/weights/hf.ts for the student,
@@ -12,9 +13,7 @@ import { bertCatOnnx, bertDotOnnx, hostWeights } from './export.js';
  * file, written atomically. The loaders put the weights on the active tfjs backend; they are read back
  * (hostWeights) and the model is disposed before the graph is serialized.
  */
-
-export type OnnxKind = 'bert-dot' | 'bert-cat';
-export const ONNX_KINDS: readonly OnnxKind[] = ['bert-dot', 'bert-cat'];
+export { ONNX_KINDS, type OnnxKind } from './kinds.js';
 
 /** The kind config.json names: model_type distilbert → bert-dot, bert (HF) or BERT_Cat (matchmaker) → bert-cat. */
 export async function kindOfFolder(dir: string): Promise<OnnxKind> {
@@ -60,7 +59,6 @@ export async function exportOnnxFile(dir: string, out: string, kind?: OnnxKind):
     }
     summary = `BERT_Cat (${model.form} form, ${model.encoder} encoder), ${model.config.num_hidden_layers} layers, hidden ${model.config.hidden_size}`;
   }
-  await fsp.mkdir(path.dirname(path.resolve(out)), { recursive: true });
   await writeFileAtomic(out, bytes);
   return { kind: k, out, bytes: bytes.length, summary };
 }
