@@ -14,7 +14,12 @@ export interface ProgressOptions {
   /** Plain-line mode (no TTY): seconds between lines. */
   every?: number;
   stream?: NodeJS.WriteStream;
+  /** Units already done before this display started (a resumed run): shown in the count, not in the rate. */
+  initial?: number;
 }
+
+/** A rate over less time than this is noise (a first tick in the same millisecond gave 1e13 rows/s). */
+const MIN_RATE_SECONDS = 0.5;
 
 /**
  * A progress display for long work: a cli-progress bar with rate and ETA on a TTY, plain log lines every
@@ -24,15 +29,23 @@ export function progress(opts: ProgressOptions): Progress {
   const stream = opts.stream ?? process.stderr;
   const unit = opts.unit ?? 'it';
   const start = Date.now();
-  let done = 0;
+  const initial = opts.initial ?? 0;
+  let done = initial;
   let extra: Record<string, string | number> = {};
   const fmtExtra = () =>
     Object.entries(extra)
       .map(([k, v]) => `${k} ${v}`)
       .join(' | ');
-  const rate = () => done / Math.max((Date.now() - start) / 1000, 1e-9);
-  // No ETA until something is done: a rate of 0 would promise millions of hours.
-  const eta = () => (opts.total && done > 0 ? Math.max(opts.total - done, 0) / rate() : NaN);
+  // Units per second since this display started, NaN while too little time has passed to tell; `final`: the
+  // work is over, so its whole duration is the measure however short (at least a millisecond).
+  const rate = (final = false) => {
+    const seconds = (Date.now() - start) / 1000;
+    if (!final && seconds < MIN_RATE_SECONDS) return NaN;
+    return (done - initial) / Math.max(seconds, 1e-3);
+  };
+  const showRate = (r: number) => (Number.isFinite(r) ? r.toFixed(1) : '?');
+  // No ETA until a rate is known: a rate of 0 would promise millions of hours.
+  const eta = () => (opts.total && rate() > 0 ? Math.max(opts.total - done, 0) / rate() : NaN);
 
   if (stream.isTTY && process.env.CI !== 'true') {
     const bar = new cliProgress.SingleBar(
@@ -44,12 +57,12 @@ export function progress(opts: ProgressOptions): Progress {
       },
       cliProgress.Presets.shades_classic,
     );
-    bar.start(opts.total ?? 0, 0, { rate: '0', extra: '' });
+    bar.start(opts.total ?? 0, initial, { rate: '?', extra: '' });
     return {
       tick(n = 1, values) {
         done += n;
         if (values) extra = { ...extra, ...values };
-        bar.update(done, { rate: rate().toFixed(1), extra: fmtExtra() });
+        bar.update(done, { rate: showRate(rate()), extra: fmtExtra() });
       },
       stop() {
         bar.stop();
@@ -58,13 +71,14 @@ export function progress(opts: ProgressOptions): Progress {
   }
 
   const every = (opts.every ?? 10) * 1000;
-  let last = 0;
-  const line = () => {
+  // The first line comes `every` after the start, not at the first tick, so its rate is over real time.
+  let last = start;
+  const line = (final = false) => {
     const total = opts.total ? `/${opts.total}` : '';
     const etaS = eta();
     const etaText = Number.isFinite(etaS) ? ` | ETA ${formatSeconds(etaS)}` : '';
     const ex = fmtExtra();
-    stream.write(`${opts.label}: ${done}${total} ${unit} | ${rate().toFixed(1)} ${unit}/s${etaText}${ex ? ` | ${ex}` : ''}\n`);
+    stream.write(`${opts.label}: ${done}${total} ${unit} | ${showRate(rate(final))} ${unit}/s${etaText}${ex ? ` | ${ex}` : ''}\n`);
   };
   return {
     tick(n = 1, values) {
@@ -77,7 +91,7 @@ export function progress(opts: ProgressOptions): Progress {
       }
     },
     stop() {
-      line();
+      line(true);
     },
   };
 }
