@@ -1,24 +1,23 @@
-import { createInterface } from 'node:readline';
 import type { Argv, CommandModule } from 'yargs';
-import { readLines } from '../common/lines.js';
-import { progress, type Progress } from '../common/progress.js';
-import { loadConfig } from '../common/config.js';
-import { Config } from '../pipelines/config.js';
-import { resolveVocab } from '../data/config.js';
-import { inspect } from '../data/inspect.js';
-import { prepare, type PrepareProgress } from '../data/prepare.js';
-import { loadTokenizer } from '../data/tokenizer.js';
+import type { Progress } from '../common/progress.js';
+import type { PrepareProgress } from '../data/prepare.js';
+import { atLeast, NON_NEGATIVE_INT, numberOption } from './flags.js';
+
+/** Library modules are imported in the handlers (see cli/eval.ts). */
 
 /**
- * Lines of a file (readLines: errors name the line) or of stdin. Stdin goes through node:readline,
- * as it may be a pipe or socket that cannot be opened by path; there invalid UTF-8 becomes U+FFFD.
+ * Lines of a file or of stdin, through readLines either way: invalid UTF-8 is an error naming the line
+ * (`stdin:3`), never a silently replaced character.
  */
 async function* inputLines(file: string | undefined): AsyncGenerator<string> {
-  if (file !== undefined) {
-    for await (const { text } of readLines(file)) yield text;
-    return;
-  }
-  for await (const line of createInterface({ input: process.stdin, crlfDelay: Infinity })) yield line.replace(/^\ufeff/, '');
+  const { readLines } = await import('../common/lines.js');
+  const lines = file !== undefined ? readLines(file) : readLines('stdin', { stream: process.stdin as AsyncIterable<Buffer> });
+  for await (const { text } of lines) yield text;
+}
+
+interface ConfigFlags {
+  config?: string;
+  set: string[];
 }
 
 const withConfig = (y: Argv): Argv =>
@@ -26,7 +25,19 @@ const withConfig = (y: Argv): Argv =>
     .option('config', { type: 'string', describe: 'YAML config; its `data` section is used' })
     .option('set', { type: 'string', array: true, default: [], describe: 'override, e.g. --set data.max_triples=1000' });
 
-const tokenize: CommandModule = {
+async function dataSection(argv: ConfigFlags) {
+  const [{ loadConfig }, { Config }] = await Promise.all([import('../common/config.js'), import('../pipelines/config.js')]);
+  return (await loadConfig(Config, argv.config, argv.set)).data;
+}
+
+interface TokenizeArgs {
+  vocab: string;
+  input?: string;
+  special: boolean;
+  'max-length'?: number;
+}
+
+const tokenize: CommandModule<object, TokenizeArgs> = {
   command: 'tokenize',
   describe: 'WordPiece-tokenize one text per line, one JSON line {"tokens","ids"} per text',
   builder: (y) =>
@@ -34,11 +45,12 @@ const tokenize: CommandModule = {
       .option('vocab', { type: 'string', default: 'bert-base-uncased', describe: 'vocab file, or a bundled vocab name' })
       .option('input', { type: 'string', describe: 'text file, one text per line (default: stdin)' })
       .option('special', { type: 'boolean', default: false, describe: 'add [CLS] … [SEP] (and truncate with --max-length)' })
-      .option('max-length', { type: 'number', describe: 'with --special: at most N tokens in all' }),
+      .option('max-length', numberOption('--max-length', atLeast(2), { describe: 'with --special: at most N tokens in all, [CLS] and [SEP] included' })) as unknown as Argv<TokenizeArgs>,
   handler: async (argv) => {
-    const tok = await loadTokenizer(resolveVocab(argv.vocab as string));
-    const special = argv.special as boolean;
-    const max = (argv['max-length'] as number | undefined) ?? Infinity;
+    const [{ resolveVocab }, { loadTokenizer }] = await Promise.all([import('../data/config.js'), import('../data/tokenizer.js')]);
+    const tok = await loadTokenizer(resolveVocab(argv.vocab));
+    const special = argv.special;
+    const max = argv['max-length'] ?? Infinity;
     let out: string[] = [];
     const flush = () =>
       new Promise<void>((resolve) => {
@@ -46,7 +58,7 @@ const tokenize: CommandModule = {
         else process.stdout.once('drain', resolve);
         out = [];
       });
-    for await (const text of inputLines(argv.input as string | undefined)) {
+    for await (const text of inputLines(argv.input)) {
       const ids = special ? Array.from(tok.encode(text, max)) : tok.ids(text);
       out.push(`${JSON.stringify({ tokens: ids.map((id) => tok.idToToken(id)), ids })}\n`);
       if (out.length >= 1000) await flush();
@@ -55,12 +67,13 @@ const tokenize: CommandModule = {
   },
 };
 
-const prepareCmd: CommandModule = {
+const prepareCmd: CommandModule<object, ConfigFlags> = {
   command: 'prepare',
   describe: 'tokenize collection, queries and triples (or groups) into the Arrow cache (data.cache_dir); no-op when up to date',
-  builder: withConfig,
+  builder: (y) => withConfig(y) as unknown as Argv<ConfigFlags>,
   handler: async (argv) => {
-    const cfg = (await loadConfig(Config, argv.config as string | undefined, argv.set as string[])).data;
+    const cfg = await dataSection(argv);
+    const [{ progress }, { prepare }] = await Promise.all([import('../common/progress.js'), import('../data/prepare.js')]);
     // One progress display per part (passages, queries, triples), in the order prepare reaches them.
     let bar: { part: string; shown: Progress; rows: number } | null = null;
     const onProgress = ({ part, rows }: PrepareProgress) => {
@@ -82,16 +95,22 @@ const prepareCmd: CommandModule = {
   },
 };
 
-const inspectCmd: CommandModule = {
+interface InspectArgs extends ConfigFlags {
+  cache?: string;
+  rows: number;
+}
+
+const inspectCmd: CommandModule<object, InspectArgs> = {
   command: 'inspect',
   describe: 'summary of a prepared cache and its first triples (or groups) as tokens',
   builder: (y) =>
     withConfig(y)
       .option('cache', { type: 'string', describe: 'cache folder (default: data.cache_dir of the config)' })
-      .option('rows', { type: 'number', default: 3, describe: 'triples (or groups) to show' }),
+      .option('rows', numberOption('--rows', NON_NEGATIVE_INT, { default: 3, describe: 'triples (or groups) to show' })) as unknown as Argv<InspectArgs>,
   handler: async (argv) => {
-    const cacheDir = (argv.cache as string | undefined) ?? (await loadConfig(Config, argv.config as string | undefined, argv.set as string[])).data.cache_dir;
-    process.stdout.write(await inspect(cacheDir, argv.rows as number));
+    const cacheDir = argv.cache ?? (await dataSection(argv)).cache_dir;
+    const { inspect } = await import('../data/inspect.js');
+    process.stdout.write(await inspect(cacheDir, argv.rows));
   },
 };
 
@@ -99,7 +118,12 @@ const inspectCmd: CommandModule = {
 const command: CommandModule = {
   command: 'data <command>',
   describe: 'data stage: tokenize, prepare the cache, inspect it',
-  builder: (y) => y.command(tokenize).command(prepareCmd).command(inspectCmd).demandCommand(1),
+  builder: (y) =>
+    y
+      .command(tokenize as unknown as CommandModule)
+      .command(prepareCmd as unknown as CommandModule)
+      .command(inspectCmd as unknown as CommandModule)
+      .demandCommand(1),
   handler: () => {},
 };
 export default command;

@@ -1,5 +1,4 @@
 import type { CommandModule } from 'yargs';
-import { formatDoctor, runDoctor } from '../models/engine/doctor.js';
 
 /** `margin-mse doctor [--json]`: which engine backends work here, and why not the others. */
 const command: CommandModule<object, { json: boolean }> = {
@@ -7,6 +6,7 @@ const command: CommandModule<object, { json: boolean }> = {
   describe: 'which engine backends work here, and why not the others',
   builder: (y) => y.option('json', { type: 'boolean', default: false, describe: 'print the report as JSON' }),
   handler: async (argv) => {
+    const { formatDoctor, runDoctor } = await import('../models/engine/doctor.js');
     const report = await runDoctor();
     process.stdout.write(argv.json ? `${JSON.stringify(report, null, 2)}\n` : `${formatDoctor(report)}\n`);
     if (!report.backends.some((b) => b.available)) process.exitCode = 1;

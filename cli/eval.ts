@@ -1,26 +1,20 @@
 import path from 'node:path';
 import type { Argv, CommandModule } from 'yargs';
-import { ConfigError, loadConfig } from '../common/config.js';
-import { Config } from '../pipelines/config.js';
-import { InputError } from '../common/errors.js';
-import { progress } from '../common/progress.js';
-import { readQrels } from '../data/qrels.js';
-import { readRun, writeRun, type Run } from '../data/runs.js';
-import { loadTokenizer } from '../data/tokenizer.js';
-import { loadIdText, readIdText } from '../data/tsv.js';
-import { initBackend, type BackendChoice } from '../models/engine/backend.js';
-import { INFERENCE_CHOICES, type InferenceChoice } from '../models/engine/inference.js';
-import { loadDistilBert } from '../models/weights/hf.js';
-import { Bm25Index } from '../eval/bm25.js';
-import { encodeOptions, rerankOptions, retrieveOptions, type EvalConfig, type EvalSettings } from '../eval/config.js';
-import { studentEncoder, type EncodeBatch } from '../eval/embed.js';
-import { encodeCollection } from '../eval/vector-index.js';
-import { evaluate, formatMeasure, parseMeasure, type EvalResult } from '../eval/measures.js';
-import { buildReport, writeReport, type Judgments, type Mode, type ReportEntry } from '../eval/report.js';
-import { rerank } from '../eval/rerank.js';
-import { retrieve } from '../eval/retrieve.js';
-import { pairedTTest } from '../eval/significance.js';
-import { textTable } from '../eval/table.js';
+import { ConfigError, InputError } from '../common/errors.js';
+import type { Run } from '../data/runs.js';
+import type { EvalConfig, EvalSettings } from '../eval/config.js';
+import type { EncodeBatch } from '../eval/embed.js';
+import type { EvalResult } from '../eval/measures.js';
+import type { Judgments, Mode, ReportEntry } from '../eval/report.js';
+import type { Tokenizer } from '../data/tokenizer.js';
+import { BACKEND_CHOICES, INFERENCE_CHOICES, type BackendChoice, type InferenceChoice } from '../models/engine/choices.js';
+import { NON_NEGATIVE, numberOption, OPEN_UNIT_INTERVAL, POSITIVE_INT, UNIT_INTERVAL } from './flags.js';
+import { refuseOverwrite } from './outputs.js';
+
+/*
+ * Every library module is imported inside the handler that needs it: `eval metrics` loads the readers and the
+ * measures only, never tfjs, vega or the config schema (unless --config/--set is given).
+ */
 
 /** `--config` / `--set` give the `eval` section's defaults; explicit flags win. */
 const withConfig = (y: Argv): Argv =>
@@ -28,54 +22,91 @@ const withConfig = (y: Argv): Argv =>
     .option('config', { type: 'string', describe: 'YAML config; its `eval` section gives defaults' })
     .option('set', { type: 'string', array: true, default: [], describe: 'override, e.g. --set eval.bm25.k1=1.2' });
 
-async function evalSection(argv: Record<string, unknown>): Promise<EvalConfig> {
-  return (await loadConfig(Config, argv.config as string | undefined, (argv.set as string[] | undefined) ?? [])).eval;
+const minRel = () => numberOption('--min-rel', POSITIVE_INT, { default: 1, describe: 'grade that counts as relevant for binary measures (TREC DL: 2)' });
+
+interface ConfigFlags {
+  config?: string;
+  set?: string[];
 }
 
-/** `--measures a,b` or else the config's `eval.measures`, each checked so a typo is a one-line user error. */
-function measuresOf(argv: Record<string, unknown>, cfg: EvalConfig): string[] {
-  const flag = argv.measures as string | undefined;
-  const names = flag === undefined ? cfg.measures : flag.split(',').map((s) => s.trim()).filter(Boolean);
+/** The whole config tree (zod schema loaded here, on first use). */
+async function fullConfig(argv: ConfigFlags) {
+  const [{ loadConfig }, { Config }] = await Promise.all([import('../common/config.js'), import('../pipelines/config.js')]);
+  return loadConfig(Config, argv.config, argv.set ?? []);
+}
+
+/** The measure names: `--measures a,b`, else the config's `eval.measures` (the defaults without a config). */
+async function measuresOf(argv: ConfigFlags & { measures?: string }, cfg?: EvalConfig): Promise<string[]> {
+  const { DEFAULT_MEASURES, parseMeasure } = await import('../eval/measures.js');
+  const flag = argv.measures;
+  if (flag !== undefined) {
+    const names = flag.split(',').map((s) => s.trim()).filter(Boolean);
+    if (names.length === 0) throw new InputError('--measures', undefined, 'a comma list of measures like mrr@10,ndcg@10', JSON.stringify(flag));
+    for (const name of names) {
+      try {
+        parseMeasure(name);
+      } catch {
+        throw new InputError('--measures', undefined, 'names like mrr@10, ndcg@10, recall@1000, p@10, map, map@1000', JSON.stringify(name));
+      }
+    }
+    return names;
+  }
+  const names = cfg?.measures ?? (argv.config || argv.set?.length ? (await fullConfig(argv)).eval.measures : DEFAULT_MEASURES);
   for (const name of names) {
     try {
       parseMeasure(name);
     } catch (e) {
-      if (flag === undefined) throw new ConfigError(`eval.measures: ${(e as Error).message}`);
-      throw new InputError('--measures', undefined, 'names like mrr@10, ndcg@10, recall@1000, p@10, map, map@1000', JSON.stringify(name));
+      throw new ConfigError(`eval.measures: ${(e as Error).message}`);
     }
   }
   return names;
 }
 
 /** Measures as a table: one row per measure. */
-export function metricsTable(result: EvalResult): string {
+async function metricsTable(result: EvalResult): Promise<string> {
+  const [{ formatMeasure }, { textTable }] = await Promise.all([import('../eval/measures.js'), import('../eval/table.js')]);
   return textTable(
     ['measure', 'all', 'queries'],
     Object.entries(result.measures).map(([name, m]) => [name, formatMeasure(m.all), String(Object.keys(m.perQuery).length)]),
   );
 }
 
-const metrics: CommandModule = {
+interface MetricsArgs extends ConfigFlags {
+  qrels: string;
+  run: string;
+  'min-rel': number;
+  measures?: string;
+  json: boolean;
+}
+
+const metrics: CommandModule<object, MetricsArgs> = {
   command: 'metrics',
   describe: 'trec_eval measures of a run (every qrels query counts, as -c)',
   builder: (y) =>
     withConfig(y)
       .option('qrels', { type: 'string', demandOption: true })
       .option('run', { type: 'string', demandOption: true, describe: 'TREC or MS MARCO run' })
-      .option('min-rel', { type: 'number', default: 1, describe: 'grade that counts as relevant for binary measures (TREC DL: 2)' })
+      .option('min-rel', minRel())
       .option('measures', { type: 'string', describe: 'comma list, e.g. mrr@10,ndcg@10,recall@1000,map' })
-      .option('json', { type: 'boolean', default: false, describe: 'print {"measures": {name: {all, perQuery}}}' }),
+      .option('json', { type: 'boolean', default: false, describe: 'print {"measures": {name: {all, perQuery}}}' }) as unknown as Argv<MetricsArgs>,
   handler: async (argv) => {
-    const cfg = await evalSection(argv);
-    const result = evaluate(await readQrels(argv.qrels as string), await readRun(argv.run as string), {
-      measures: measuresOf(argv, cfg),
-      minRel: argv['min-rel'] as number,
-    });
-    process.stdout.write(argv.json ? `${JSON.stringify(result)}\n` : `${metricsTable(result)}\n`);
+    const [{ readQrels }, { readRun }, { evaluate }] = await Promise.all([import('../data/qrels.js'), import('../data/runs.js'), import('../eval/measures.js')]);
+    const measures = await measuresOf(argv);
+    const result = evaluate(await readQrels(argv.qrels), await readRun(argv.run), { measures, minRel: argv['min-rel'] });
+    process.stdout.write(argv.json ? `${JSON.stringify(result)}\n` : `${await metricsTable(result)}\n`);
   },
 };
 
-const compare: CommandModule = {
+interface CompareArgs extends ConfigFlags {
+  qrels: string;
+  a: string;
+  b: string;
+  'min-rel': number;
+  measures?: string;
+  json: boolean;
+}
+
+const compare: CommandModule<object, CompareArgs> = {
   command: 'compare',
   describe: 'measures of two runs on the same qrels with a paired t-test per measure',
   builder: (y) =>
@@ -83,15 +114,21 @@ const compare: CommandModule = {
       .option('qrels', { type: 'string', demandOption: true })
       .option('a', { type: 'string', demandOption: true, describe: 'run A (e.g. the model)' })
       .option('b', { type: 'string', demandOption: true, describe: 'run B (e.g. BM25)' })
-      .option('min-rel', { type: 'number', default: 1 })
+      .option('min-rel', minRel())
       .option('measures', { type: 'string' })
-      .option('json', { type: 'boolean', default: false }),
+      .option('json', { type: 'boolean', default: false }) as unknown as Argv<CompareArgs>,
   handler: async (argv) => {
-    const cfg = await evalSection(argv);
-    const qrels = await readQrels(argv.qrels as string);
-    const opts = { measures: measuresOf(argv, cfg), minRel: argv['min-rel'] as number };
-    const a = evaluate(qrels, await readRun(argv.a as string), opts);
-    const b = evaluate(qrels, await readRun(argv.b as string), opts);
+    const [{ readQrels }, { readRun }, { evaluate, formatMeasure }, { pairedTTest }, { textTable }] = await Promise.all([
+      import('../data/qrels.js'),
+      import('../data/runs.js'),
+      import('../eval/measures.js'),
+      import('../eval/significance.js'),
+      import('../eval/table.js'),
+    ]);
+    const qrels = await readQrels(argv.qrels);
+    const opts = { measures: await measuresOf(argv), minRel: argv['min-rel'] };
+    const a = evaluate(qrels, await readRun(argv.a), opts);
+    const b = evaluate(qrels, await readRun(argv.b), opts);
     const rows = Object.keys(a.measures).map((name) => ({
       name,
       a: a.measures[name].all,
@@ -110,7 +147,23 @@ const compare: CommandModule = {
   },
 };
 
-const bm25: CommandModule = {
+interface RunOutArgs extends ConfigFlags {
+  out: string;
+  tag: string;
+  qrels?: string;
+  'min-rel': number;
+  measures?: string;
+}
+
+interface Bm25Args extends RunOutArgs {
+  collection: string;
+  queries: string;
+  k?: number;
+  k1?: number;
+  b?: number;
+}
+
+const bm25: CommandModule<object, Bm25Args> = {
   command: 'bm25',
   describe: 'index a collection with the built-in BM25 and write a top-k TREC run',
   builder: (y) =>
@@ -118,26 +171,30 @@ const bm25: CommandModule = {
       .option('collection', { type: 'string', demandOption: true, describe: '`pid<TAB>text` file' })
       .option('queries', { type: 'string', demandOption: true, describe: '`qid<TAB>text` file' })
       .option('out', { type: 'string', demandOption: true, describe: 'TREC run to write' })
-      .option('k', { type: 'number', describe: 'depth (default eval.bm25.k = 1000)' })
-      .option('k1', { type: 'number' })
-      .option('b', { type: 'number' })
+      .option('k', numberOption('--k', POSITIVE_INT, { describe: 'depth (default eval.bm25.k = 1000)' }))
+      .option('k1', numberOption('--k1', NON_NEGATIVE, { describe: 'term frequency saturation (default eval.bm25.k1)' }))
+      .option('b', numberOption('--b', UNIT_INTERVAL, { describe: 'length normalization (default eval.bm25.b)' }))
       .option('tag', { type: 'string', default: 'bm25' })
       .option('qrels', { type: 'string', describe: 'also print measures against these qrels' })
-      .option('min-rel', { type: 'number', default: 1 }),
+      .option('min-rel', minRel()) as unknown as Argv<Bm25Args>,
   handler: async (argv) => {
-    const cfg = await evalSection(argv);
+    await refuseOverwrite(argv.out, { '--collection': argv.collection, '--queries': argv.queries, '--qrels': argv.qrels });
+    const [{ Bm25Index }, { loadIdText, readIdText }] = await Promise.all([import('../eval/bm25.js'), import('../data/tsv.js')]);
+    const cfg = (await fullConfig(argv)).eval;
     const b = cfg.bm25;
-    const params = { k1: (argv.k1 as number | undefined) ?? b.k1, b: (argv.b as number | undefined) ?? b.b, stopwords: b.stopwords, stem: b.stem, luceneNorms: b.lucene_norms };
-    const index = await Bm25Index.build(readIdText(argv.collection as string), params);
+    const params = { k1: argv.k1 ?? b.k1, b: argv.b ?? b.b, stopwords: b.stopwords, stem: b.stem, luceneNorms: b.lucene_norms };
+    const index = await Bm25Index.build(readIdText(argv.collection), params);
     process.stderr.write(`bm25: indexed ${index.size} passages\n`);
-    await finishRun(argv, cfg, index.searchRun(await loadIdText(argv.queries as string), (argv.k as number | undefined) ?? b.k), argv.tag as string);
+    await finishRun(argv, cfg, index.searchRun(await loadIdText(argv.queries), argv.k ?? b.k));
   },
 };
 
 /** `NAME=FILE` with an optional `@minRel` suffix on FILE. */
 function parseQuerySetFlag(v: string): { name: string; qrels: string; minRel?: number } {
-  const m = /^([^=]+)=(.+?)(?:@(\d+))?$/.exec(v);
-  if (!m) throw new InputError('--query-set', undefined, 'NAME=QRELS_FILE[@MIN_REL]', JSON.stringify(v));
+  const m = /^([^=]+)=(.+?)(?:@([^@/]*))?$/.exec(v);
+  const expected = 'NAME=QRELS_FILE[@MIN_REL] with MIN_REL an integer >= 1';
+  if (!m) throw new InputError('--query-set', undefined, expected, JSON.stringify(v));
+  if (m[3] !== undefined && !/^[1-9]\d*$/.test(m[3])) throw new InputError('--query-set', undefined, expected, JSON.stringify(v));
   return { name: m[1], qrels: m[2], minRel: m[3] === undefined ? undefined : Number(m[3]) };
 }
 
@@ -150,7 +207,15 @@ function parseRunFlag(v: string): { system: string; mode: Mode; querySet: string
   return { system: m[1], mode: m[2] as Mode, querySet: m[3], file: m[4] };
 }
 
-const report: CommandModule = {
+interface ReportArgs extends ConfigFlags {
+  out: string;
+  'query-set': string[];
+  run: string[];
+  measures?: string;
+  alpha?: number;
+}
+
+const report: CommandModule<object, ReportArgs> = {
   command: 'report',
   describe: 'table of systems (BM25 / re-ranking / retrieval) x measures per query set: report.md, report.json, chart',
   builder: (y) =>
@@ -159,53 +224,82 @@ const report: CommandModule = {
       .option('query-set', { type: 'string', array: true, default: [], describe: 'NAME=QRELS[@MIN_REL] (adds to eval.query_sets)' })
       .option('run', { type: 'string', array: true, demandOption: true, describe: 'SYSTEM:MODE:QUERYSET=RUN_FILE, MODE bm25|rerank|retrieval' })
       .option('measures', { type: 'string' })
-      .option('alpha', { type: 'number', describe: 'significance level (default eval.alpha)' }),
+      .option('alpha', numberOption('--alpha', OPEN_UNIT_INTERVAL, { describe: 'significance level (default eval.alpha)' })) as unknown as Argv<ReportArgs>,
   handler: async (argv) => {
-    const cfg = await evalSection(argv);
+    const querySetFlags = argv['query-set'].map(parseQuerySetFlag);
+    const runs = argv.run.map(parseRunFlag);
+    const seen = new Set<string>();
+    for (const r of runs) {
+      const key = `${r.system}:${r.mode}:${r.querySet}`;
+      if (seen.has(key)) throw new InputError('--run', undefined, 'each SYSTEM:MODE:QUERYSET once (the rows could not be told apart)', `${key} twice`);
+      seen.add(key);
+    }
+    const cfg = (await fullConfig(argv)).eval;
+    const [{ readQrels }, { readRun }, { buildReport, writeReport }] = await Promise.all([import('../data/qrels.js'), import('../data/runs.js'), import('../eval/report.js')]);
+    const known = new Set([...cfg.query_sets.map((q) => q.name), ...querySetFlags.map((q) => q.name)]);
+    for (const r of runs) {
+      if (!known.has(r.querySet)) {
+        throw new InputError('--run', undefined, `a query set given by --query-set or eval.query_sets (${[...known].join(', ') || 'none given'})`, `${JSON.stringify(r.querySet)} in ${r.system}:${r.mode}:${r.querySet}`);
+      }
+    }
     const sets = new Map<string, Judgments>();
     for (const qs of cfg.query_sets) sets.set(qs.name, { qrels: await readQrels(qs.qrels), minRel: qs.min_rel });
-    for (const flag of argv['query-set'] as string[]) {
-      const qs = parseQuerySetFlag(flag);
-      sets.set(qs.name, { qrels: await readQrels(qs.qrels), minRel: qs.minRel ?? 1 });
-    }
+    for (const qs of querySetFlags) sets.set(qs.name, { qrels: await readQrels(qs.qrels), minRel: qs.minRel ?? 1 });
     const entries: ReportEntry[] = [];
-    for (const flag of argv.run as string[]) {
-      const r = parseRunFlag(flag);
-      entries.push({ system: r.system, mode: r.mode, querySet: r.querySet, run: await readRun(r.file) });
-    }
-    const alpha = (argv.alpha as number | undefined) ?? cfg.alpha;
-    const rep = buildReport(entries, sets, measuresOf(argv, cfg));
-    const out = await writeReport(argv.out as string, rep, alpha);
+    for (const r of runs) entries.push({ system: r.system, mode: r.mode, querySet: r.querySet, run: await readRun(r.file) });
+    const rep = buildReport(entries, sets, await measuresOf(argv, cfg));
+    const out = await writeReport(argv.out, rep, argv.alpha ?? cfg.alpha);
     process.stdout.write(`wrote ${out.md}, ${out.json}, ${out.png}\n`);
   },
 };
+
+interface ModelArgs extends RunOutArgs {
+  model: string;
+  vocab?: string;
+  backend?: BackendChoice;
+  inference?: InferenceChoice;
+  'batch-size'?: number;
+}
 
 /** Options shared by the commands that run a student: model folder, vocab, backend. */
 const withModel = (y: Argv): Argv =>
   withConfig(y)
     .option('model', { type: 'string', demandOption: true, describe: 'HF DistilBERT folder (config.json, model.safetensors or pytorch_model.bin)' })
     .option('vocab', { type: 'string', describe: 'WordPiece vocab (default: MODEL/vocab.txt)' })
-    .option('backend', { type: 'string', describe: 'auto|tensorflow|webgpu|wasm|cpu (default: run.backend)' })
+    .option('backend', { choices: BACKEND_CHOICES, describe: 'tfjs backend (default: run.backend)' })
     .option('inference', { choices: INFERENCE_CHOICES, describe: 'engine that encodes: auto (ONNX Runtime when the backend is wasm or cpu), tfjs, onnx (default: run.inference)' })
-    .option('batch-size', { type: 'number' });
+    .option('batch-size', numberOption('--batch-size', POSITIVE_INT, { describe: 'texts per encoder call (default from the config)' }));
 
 interface Student {
   cfg: EvalConfig;
   settings: EvalSettings;
   /** The student on the engine --inference / run.inference chose. */
   encode: EncodeBatch;
-  tokenizer: Awaited<ReturnType<typeof loadTokenizer>>;
+  tokenizer: Tokenizer;
   close(): Promise<void>;
 }
 
 /** The config (its `eval` section and the `data` section's sequence lengths), the student and its tokenizer; prints the engine. */
-async function loadStudent(argv: Record<string, unknown>): Promise<Student> {
-  const full = await loadConfig(Config, argv.config as string | undefined, (argv.set as string[] | undefined) ?? []);
-  await initBackend(((argv.backend as string | undefined) ?? full.run.backend) as BackendChoice);
-  const dir = argv.model as string;
-  const tokenizer = await loadTokenizer((argv.vocab as string | undefined) ?? path.join(dir, 'vocab.txt'));
+async function loadStudent(argv: ModelArgs): Promise<Student> {
+  const full = await fullConfig(argv);
+  const [{ initBackend }, { loadTokenizer }, { loadDistilBert }, { studentEncoder }] = await Promise.all([
+    import('../models/engine/backend.js'),
+    import('../data/tokenizer.js'),
+    import('../models/weights/hf.js'),
+    import('../eval/embed.js'),
+  ]);
+  await initBackend(argv.backend ?? full.run.backend);
+  const dir = argv.model;
+  const tokenizer = await loadTokenizer(argv.vocab ?? path.join(dir, 'vocab.txt'));
   const model = await loadDistilBert(dir);
-  const encoder = await studentEncoder(model, ((argv.inference as InferenceChoice | undefined) ?? full.run.inference));
+  const positions = model.config.max_position_embeddings;
+  for (const key of ['query_max_length', 'passage_max_length'] as const) {
+    if (full.data[key] > positions) {
+      model.dispose();
+      throw new ConfigError(`data.${key}=${full.data[key]} is longer than the model's max_position_embeddings ${positions} (${path.join(dir, 'config.json')})`);
+    }
+  }
+  const encoder = await studentEncoder(model, argv.inference ?? full.run.inference);
   process.stderr.write(`inference: ${encoder.engine}\n`);
   if (encoder.onnx) model.dispose(); // ONNX Runtime holds its own copy of the weights
   const close = async () => {
@@ -216,45 +310,81 @@ async function loadStudent(argv: Record<string, unknown>): Promise<Student> {
 }
 
 /** Writes the run and, given qrels, prints its measures. */
-async function finishRun(argv: Record<string, unknown>, cfg: EvalConfig, run: Run, tag: string): Promise<void> {
-  await writeRun(argv.out as string, run, tag);
-  process.stderr.write(`wrote ${argv.out as string} (${run.size} queries)\n`);
+async function finishRun(argv: RunOutArgs, cfg: EvalConfig, run: Run): Promise<void> {
+  const { writeRun } = await import('../data/runs.js');
+  await writeRun(argv.out, run, argv.tag);
+  process.stderr.write(`wrote ${argv.out} (${run.size} queries)\n`);
   if (argv.qrels) {
-    const result = evaluate(await readQrels(argv.qrels as string), run, { measures: measuresOf(argv, cfg), minRel: argv['min-rel'] as number });
-    process.stdout.write(`${metricsTable(result)}\n`);
+    const [{ readQrels }, { evaluate }] = await Promise.all([import('../data/qrels.js'), import('../eval/measures.js')]);
+    const result = evaluate(await readQrels(argv.qrels), run, { measures: await measuresOf(argv, cfg), minRel: argv['min-rel'] });
+    process.stdout.write(`${await metricsTable(result)}\n`);
   }
 }
 
-const rerankCmd: CommandModule = {
+/**
+ * The first candidate of `run` that `has` does not know, as an InputError at its line in `file` (the run
+ * in memory has no line numbers: the file is read again, only on this error).
+ */
+async function unknownCandidate(file: string, missing: string, column: 'qid' | 'docno', expected: string, got: string): Promise<InputError> {
+  const { readLines } = await import('../common/lines.js');
+  for await (const { no, text } of readLines(file)) {
+    const cols = text.trim().split(/[ \t]+/);
+    const value = column === 'qid' ? cols[0] : cols.length === 3 ? cols[1] : cols[2];
+    if (value === missing) return new InputError(file, no, expected, got);
+  }
+  return new InputError(file, undefined, expected, got);
+}
+
+interface RerankArgs extends ModelArgs {
+  collection: string;
+  queries: string;
+  run: string;
+  depth?: number;
+}
+
+const rerankCmd: CommandModule<object, RerankArgs> = {
   command: 'rerank',
-  describe: "re-rank a candidate run (e.g. BM25 top-1000) with a BERT_Dot student; write the run and its measures",
+  describe: 're-rank a candidate run (e.g. BM25 top-1000) with a BERT_Dot student; write the run and its measures',
   builder: (y) =>
     withModel(y)
       .option('collection', { type: 'string', demandOption: true, describe: '`pid<TAB>text` (only the candidates are kept in memory)' })
       .option('queries', { type: 'string', demandOption: true })
       .option('run', { type: 'string', demandOption: true, describe: 'candidate run (TREC or MS MARCO)' })
       .option('out', { type: 'string', demandOption: true })
-      .option('depth', { type: 'number', describe: 'candidates per query (default eval.rerank.depth)' })
+      .option('depth', numberOption('--depth', POSITIVE_INT, { describe: 'candidates per query (default eval.rerank.depth)' }))
       .option('tag', { type: 'string', default: 'rerank' })
       .option('qrels', { type: 'string' })
-      .option('min-rel', { type: 'number', default: 1 }),
+      .option('min-rel', minRel()) as unknown as Argv<RerankArgs>,
   handler: async (argv) => {
-    const { cfg, settings, encode, tokenizer, close } = await loadStudent(argv);
-    const candidates = await readRun(argv.run as string);
+    await refuseOverwrite(argv.out, { '--collection': argv.collection, '--queries': argv.queries, '--run': argv.run, '--qrels': argv.qrels });
+    const [{ readRun }, { loadIdText, readIdText }, { progress }, { rerankOptions }, { rerank }] = await Promise.all([
+      import('../data/runs.js'),
+      import('../data/tsv.js'),
+      import('../common/progress.js'),
+      import('../eval/config.js'),
+      import('../eval/rerank.js'),
+    ]);
+    const candidates = await readRun(argv.run);
+    const queries = await loadIdText(argv.queries);
     const needed = new Set([...candidates.values()].flatMap((docs) => docs.map((d) => d.docno)));
     const passages = new Map<string, string>();
-    for await (const { id, text } of readIdText(argv.collection as string)) if (needed.has(id)) passages.set(id, text);
+    for await (const { id, text } of readIdText(argv.collection)) if (needed.has(id)) passages.set(id, text);
+    const noText = [...candidates.keys()].find((qid) => !queries.has(qid));
+    if (noText !== undefined) throw await unknownCandidate(argv.run, noText, 'qid', `queries with a text in ${argv.queries}`, `query ${noText}, which it does not have`);
+    const noPassage = [...needed].find((pid) => !passages.has(pid));
+    if (noPassage !== undefined) throw await unknownCandidate(argv.run, noPassage, 'docno', `passages of ${argv.collection}`, `passage ${noPassage}, which it does not have`);
+    const { settings, encode, tokenizer, close, cfg } = await loadStudent(argv);
     const bar = progress({ label: 'rerank', total: candidates.size, unit: 'queries' });
     const opts = rerankOptions(settings);
-    const run = await rerank(encode, tokenizer, await loadIdText(argv.queries as string), passages, candidates, {
+    const run = await rerank(encode, tokenizer, queries, passages, candidates, {
       ...opts,
-      batchSize: (argv['batch-size'] as number | undefined) ?? opts.batchSize,
-      depth: (argv.depth as number | undefined) ?? opts.depth,
+      batchSize: argv['batch-size'] ?? opts.batchSize,
+      depth: argv.depth ?? opts.depth,
       onQuery: () => bar.tick(1),
     });
     bar.stop();
     await close();
-    await finishRun(argv, cfg, run, argv.tag as string);
+    await finishRun(argv, cfg, run);
   },
 };
 
@@ -266,7 +396,14 @@ function parseShardFlag(v: string | undefined): { part: number; of: number } | u
   return { part: Number(m[1]), of: Number(m[2]) };
 }
 
-const encodeCmd: CommandModule = {
+interface EncodeArgs extends ModelArgs {
+  collection: string;
+  shard?: string;
+  dtype?: 'float32' | 'float16';
+  'shard-size'?: number;
+}
+
+const encodeCmd: CommandModule<object, EncodeArgs> = {
   command: 'encode',
   describe: 'embed a collection into float32/float16 shards with a manifest (resumable; --shard i/n splits the work)',
   builder: (y) =>
@@ -274,17 +411,19 @@ const encodeCmd: CommandModule = {
       .option('collection', { type: 'string', demandOption: true })
       .option('out', { type: 'string', demandOption: true, describe: 'index folder' })
       .option('shard', { type: 'string', describe: 'i/n: encode only shards with index % n == i' })
-      .option('dtype', { type: 'string', choices: ['float32', 'float16'] })
-      .option('shard-size', { type: 'number' }),
+      .option('dtype', { choices: ['float32', 'float16'] as const })
+      .option('shard-size', numberOption('--shard-size', POSITIVE_INT, { describe: 'passages per shard file (default eval.encode.shard_size)' })) as unknown as Argv<EncodeArgs>,
   handler: async (argv) => {
+    const part = parseShardFlag(argv.shard);
+    const [{ readIdText }, { encodeOptions }, { encodeCollection }] = await Promise.all([import('../data/tsv.js'), import('../eval/config.js'), import('../eval/vector-index.js')]);
     const { settings, encode, tokenizer, close } = await loadStudent(argv);
-    const opts = encodeOptions(settings, path.resolve(argv.model as string));
-    const manifest = await encodeCollection(encode, tokenizer, readIdText(argv.collection as string), argv.out as string, {
+    const opts = encodeOptions(settings, path.resolve(argv.model));
+    const manifest = await encodeCollection(encode, tokenizer, readIdText(argv.collection), argv.out, {
       ...opts,
-      batchSize: (argv['batch-size'] as number | undefined) ?? opts.batchSize,
-      shardSize: (argv['shard-size'] as number | undefined) ?? opts.shardSize,
-      dtype: ((argv.dtype as string | undefined) ?? opts.dtype) as 'float32' | 'float16',
-      part: parseShardFlag(argv.shard as string | undefined),
+      batchSize: argv['batch-size'] ?? opts.batchSize,
+      shardSize: argv['shard-size'] ?? opts.shardSize,
+      dtype: argv.dtype ?? opts.dtype,
+      part,
       onShard: (info, skipped) => process.stderr.write(`encode: shard ${info.index} (${info.rows} passages) ${skipped ? 'already done' : 'written'}\n`),
     });
     await close();
@@ -292,7 +431,13 @@ const encodeCmd: CommandModule = {
   },
 };
 
-const retrieveCmd: CommandModule = {
+interface RetrieveArgs extends ModelArgs {
+  index: string;
+  queries: string;
+  k?: number;
+}
+
+const retrieveCmd: CommandModule<object, RetrieveArgs> = {
   command: 'retrieve',
   describe: 'exact top-k by inner product over an encoded index; write the run and its measures',
   builder: (y) =>
@@ -300,21 +445,30 @@ const retrieveCmd: CommandModule = {
       .option('index', { type: 'string', demandOption: true, describe: 'folder written by eval encode' })
       .option('queries', { type: 'string', demandOption: true })
       .option('out', { type: 'string', demandOption: true })
-      .option('k', { type: 'number' })
+      .option('k', numberOption('-k', POSITIVE_INT, { describe: 'depth (default eval.retrieve.k)' }))
       .option('tag', { type: 'string', default: 'dense' })
       .option('qrels', { type: 'string' })
-      .option('min-rel', { type: 'number', default: 1 }),
+      .option('min-rel', minRel()) as unknown as Argv<RetrieveArgs>,
   handler: async (argv) => {
+    await refuseOverwrite(argv.out, { '--queries': argv.queries, '--qrels': argv.qrels });
+    const [{ loadIdText }, { retrieveOptions }, { retrieve }, { readIndexManifest }] = await Promise.all([
+      import('../data/tsv.js'),
+      import('../eval/config.js'),
+      import('../eval/retrieve.js'),
+      import('../eval/vector-index.js'),
+    ]);
+    await readIndexManifest(argv.index); // a missing or wrong --index is one line before the model loads
+    const queries = await loadIdText(argv.queries);
     const { cfg, settings, encode, tokenizer, close } = await loadStudent(argv);
     const opts = retrieveOptions(settings);
-    const run = await retrieve(encode, tokenizer, await loadIdText(argv.queries as string), argv.index as string, {
+    const run = await retrieve(encode, tokenizer, queries, argv.index, {
       ...opts,
-      k: (argv.k as number | undefined) ?? opts.k,
-      batchSize: (argv['batch-size'] as number | undefined) ?? opts.batchSize,
+      k: argv.k ?? opts.k,
+      batchSize: argv['batch-size'] ?? opts.batchSize,
       onShard: (done, total) => process.stderr.write(`retrieve: shard ${done}/${total}\n`),
     });
     await close();
-    await finishRun(argv, cfg, run, argv.tag as string);
+    await finishRun(argv, cfg, run);
   },
 };
 
@@ -322,7 +476,16 @@ const retrieveCmd: CommandModule = {
 const command: CommandModule = {
   command: 'eval <command>',
   describe: 'eval stage: measures, BM25, re-ranking, encoding, retrieval, report',
-  builder: (y) => y.command(metrics).command(compare).command(bm25).command(report).command(rerankCmd).command(encodeCmd).command(retrieveCmd).demandCommand(1),
+  builder: (y) =>
+    y
+      .command(metrics as unknown as CommandModule)
+      .command(compare as unknown as CommandModule)
+      .command(bm25 as unknown as CommandModule)
+      .command(report as unknown as CommandModule)
+      .command(rerankCmd as unknown as CommandModule)
+      .command(encodeCmd as unknown as CommandModule)
+      .command(retrieveCmd as unknown as CommandModule)
+      .demandCommand(1),
   handler: () => {},
 };
 export default command;

@@ -1,7 +1,5 @@
 import path from 'node:path';
 import type { Argv, CommandModule } from 'yargs';
-import { initBackend } from '../models/engine/backend.js';
-import { convertModelFolder } from '../models/weights/convert.js';
 
 interface ConvertArgs {
   model: string;
@@ -20,6 +18,7 @@ export const convertCommand: CommandModule<object, ConvertArgs> = {
       .option('model', { type: 'string', demandOption: true, describe: 'model folder: config.json + pytorch_model.bin or model.safetensors (DistilBERT student or BERT_Cat teacher)' })
       .option('out', { type: 'string', demandOption: true, describe: 'new or empty folder to write' }) as unknown as Argv<ConvertArgs>,
   handler: async (a) => {
+    const [{ initBackend }, { convertModelFolder }] = await Promise.all([import('../models/engine/backend.js'), import('../models/weights/convert.js')]);
     await initBackend('cpu', { quiet: true }); // tensors are only held and written, never computed with
     const s = await convertModelFolder(a.model, a.out);
     const vocab = s.vocab ? `, vocab.txt and tokenizer files (${s.vocab.bundled ? 'bundled bert-base-uncased, as config.json names an uncased BERT base' : `from ${s.vocab.from}`})` : '';

@@ -1,6 +1,5 @@
 import type { Argv, CommandModule } from 'yargs';
-import { initBackend } from '../models/engine/backend.js';
-import { exportOnnxFile, ONNX_KINDS, type OnnxKind } from '../models/onnx/export-folder.js';
+import { ONNX_KINDS, type OnnxKind } from '../models/onnx/kinds.js';
 
 interface ExportOnnxArgs {
   model: string;
@@ -21,6 +20,7 @@ const command: CommandModule<object, ExportOnnxArgs> = {
       .option('out', { type: 'string', demandOption: true, describe: '.onnx file to write (atomically)' })
       .option('kind', { choices: ONNX_KINDS, describe: 'default: from config.json (model_type distilbert → bert-dot, bert or BERT_Cat → bert-cat)' }) as unknown as Argv<ExportOnnxArgs>,
   handler: async (a) => {
+    const [{ initBackend }, { exportOnnxFile }] = await Promise.all([import('../models/engine/backend.js'), import('../models/onnx/export-folder.js')]);
     // The weights only pass through tfjs on their way to the graph: the cpu backend holds them without a wasm start.
     await initBackend('cpu', { quiet: true });
     const r = await exportOnnxFile(a.model, a.out, a.kind);

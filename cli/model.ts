@@ -1,8 +1,6 @@
 import type { Argv, CommandModule } from 'yargs';
-import { BACKEND_CHOICES, initBackend, type BackendChoice } from '../models/engine/backend.js';
-import { bertCatParity } from '../parity/bert-cat.js';
-import { bertDotParity } from '../parity/bert-dot.js';
-import { formatReport, readReferenceJson, type ParityReport } from '../parity/reference.js';
+import { BACKEND_CHOICES, type BackendChoice } from '../models/engine/choices.js';
+import type { ParityReport } from '../parity/reference.js';
 import { convertCommand } from './model-convert.js';
 import exportOnnxCommand from './model-export-onnx.js';
 
@@ -29,6 +27,12 @@ const parityCommand: CommandModule<object, ParityArgs> = {
       .option('backend', { choices: BACKEND_CHOICES, default: 'auto' as BackendChoice })
       .option('json', { type: 'boolean', default: false, describe: 'print the report as JSON' }) as unknown as Argv<ParityArgs>,
   handler: async (a) => {
+    const [{ initBackend }, { bertCatParity }, { bertDotParity }, { formatReport }] = await Promise.all([
+      import('../models/engine/backend.js'),
+      import('../parity/bert-cat.js'),
+      import('../parity/bert-dot.js'),
+      import('../parity/reference.js'),
+    ]);
     await initBackend(a.backend);
     const report: ParityReport = (await isBertCatReference(a.reference)) ? await bertCatParity(a.model, a.reference) : await bertDotParity(a.model, a.reference);
     process.stdout.write(a.json ? `${JSON.stringify(report, null, 2)}\n` : formatReport(report));
@@ -37,6 +41,7 @@ const parityCommand: CommandModule<object, ParityArgs> = {
 };
 
 async function isBertCatReference(file: string): Promise<boolean> {
+  const { readReferenceJson } = await import('../parity/reference.js');
   const raw = await readReferenceJson(file);
   return raw !== null && typeof raw === 'object' && 'token_type_ids' in raw;
 }

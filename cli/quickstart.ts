@@ -1,8 +1,7 @@
 import path from 'node:path';
 import type { Argv, CommandModule } from 'yargs';
 import { ROOT } from '../common/paths.js';
-import { formatSeconds } from '../common/progress.js';
-import { runQuickstart } from '../pipelines/quickstart.js';
+import { NON_NEGATIVE_INT, numberOption } from './flags.js';
 
 interface Args {
   config: string;
@@ -19,9 +18,10 @@ const command: CommandModule<object, Args> = {
     y
       .option('config', { type: 'string', default: path.join(ROOT, 'configs', 'quickstart.yaml'), describe: 'run config' })
       .option('out', { type: 'string', default: path.join('checkpoints', 'quickstart'), describe: 'where everything is written' })
-      .option('seed', { type: 'number', default: 42, describe: 'dataset generator seed' })
+      .option('seed', numberOption('--seed', NON_NEGATIVE_INT, { default: 42, describe: 'dataset generator seed' }))
       .option('set', { type: 'string', array: true, default: [], describe: 'config override key.path=value (repeatable)' }) as Argv<Args>,
   handler: async (argv) => {
+    const [{ formatSeconds }, { runQuickstart }] = await Promise.all([import('../common/progress.js'), import('../pipelines/quickstart.js')]);
     const r = await runQuickstart({ configFile: argv.config, outDir: argv.out, sets: argv.set, generate: { seed: argv.seed } });
     const verdict = Object.entries(r.beats)
       .map(([m, ok]) => `${m}: ${ok ? 'beats' : 'does NOT beat'} BM25`)

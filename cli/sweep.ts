@@ -1,9 +1,9 @@
 import { readFileSync } from 'node:fs';
 import type { Argv, CommandModule } from 'yargs';
-import { loadSweep } from '../sweep/config.js';
-import { runSweep, type SweepEvent } from '../sweep/runner.js';
-import { isDone, planCommands, planRuns } from '../sweep/runs.js';
-import { writeSummary } from '../sweep/summary.js';
+import type { SweepEvent } from '../sweep/runner.js';
+import { numberOption, POSITIVE_INT } from './flags.js';
+
+// Library modules are imported in the handlers (see cli/eval.ts).
 
 interface Args {
   config: string;
@@ -31,8 +31,9 @@ const log = (e: SweepEvent) => {
 const run: CommandModule<object, Args> = {
   command: ['run', '$0'],
   describe: 'run every pending run of the sweep (child processes, p-queue), then summarize',
-  builder: (y) => withConfig(y).option('concurrency', { type: 'number', describe: 'runs at once (overrides the file)' }) as Argv<Args>,
+  builder: (y) => withConfig(y).option('concurrency', numberOption('--concurrency', POSITIVE_INT, { describe: 'runs at once (overrides the file)' })) as Argv<Args>,
   handler: async (argv) => {
+    const [{ loadSweep }, { runSweep }] = await Promise.all([import('../sweep/config.js'), import('../sweep/runner.js')]);
     const sweep = await loadSweep(argv.config);
     const controller = new AbortController();
     const stop = () => {
@@ -54,6 +55,7 @@ const plan: CommandModule<object, Args> = {
   describe: 'print one self-contained shell command per run (Slurm array task N = line N)',
   builder: (y) => withConfig(y).option('pending', { type: 'boolean', default: false, describe: 'only runs without summary.json' }) as Argv<Args>,
   handler: async (argv) => {
+    const [{ loadSweep }, { isDone, planCommands, planRuns }] = await Promise.all([import('../sweep/config.js'), import('../sweep/runs.js')]);
     const sweep = await loadSweep(argv.config);
     let runs = planRuns(sweep);
     if (argv.pending) runs = (await Promise.all(runs.map(async (r) => ((await isDone(r)) ? null : r)))).filter((r) => r !== null);
@@ -66,6 +68,7 @@ const summarize: CommandModule<object, Args> = {
   describe: 'collect the runs results into summary.md / .csv / .json and a chart',
   builder: (y) => withConfig(y) as Argv<Args>,
   handler: async (argv) => {
+    const [{ loadSweep }, { writeSummary }] = await Promise.all([import('../sweep/config.js'), import('../sweep/summary.js')]);
     const s = await writeSummary(await loadSweep(argv.config));
     process.stdout.write(`${readFileSync(s.files.markdown, 'utf8')}\n`);
     process.stderr.write(`sweep: wrote ${Object.values(s.files).join(', ')}\n`);

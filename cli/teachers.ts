@@ -1,13 +1,13 @@
 import type { Argv, CommandModule } from 'yargs';
-import { ConfigError } from '../common/config.js';
-import { ensemble, type EnsembleMethod } from '../teachers/ensemble.js';
+import { ConfigError } from '../common/errors.js';
+import type { EnsembleMethod } from '../teachers/ensemble.js';
 import type { AlignMode } from '../teachers/align.js';
 import { SCORE_FORMATS, type ScoreFormat } from '../teachers/score-file.js';
-import { formatStats, writeScoreStats } from '../teachers/stats.js';
-import { scoreTriples, type TripleInput } from '../teachers/score.js';
-import { scoreRun } from '../teachers/score-run.js';
-import { BACKEND_CHOICES, initBackend, type BackendChoice } from '../models/engine/backend.js';
-import { INFERENCE_CHOICES, type InferenceChoice } from '../models/engine/inference.js';
+import type { TripleInput } from '../teachers/score.js';
+import { BACKEND_CHOICES, INFERENCE_CHOICES, type BackendChoice, type InferenceChoice } from '../models/engine/choices.js';
+import { atLeast, NON_NEGATIVE, NON_NEGATIVE_INT, numberListOption, numberOption, POSITIVE_INT } from './flags.js';
+
+// Library modules are imported in the handlers (see cli/eval.ts).
 
 const log = (msg: string) => process.stderr.write(`${msg}\n`);
 
@@ -35,10 +35,11 @@ const ensembleCommand: CommandModule<object, EnsembleArgs> = {
       .option('in', { type: 'string', array: true, demandOption: true, describe: 'teacher score files' })
       .option('out', { type: 'string', demandOption: true, describe: 'ensemble score file (written atomically)' })
       .option('method', { choices: ['mean', 'weighted'] as const, default: 'mean' as const })
-      .option('weights', { type: 'number', array: true, describe: 'one per --in file, for --method weighted (normalized to sum 1)' })
+      .option('weights', numberListOption('--weights', NON_NEGATIVE, { describe: 'one per --in file, for --method weighted (normalized to sum 1)' }))
       .option('align', alignOption)
       .option('format', formatOption) as unknown as Argv<EnsembleArgs>,
   handler: async (a) => {
+    const { ensemble } = await import('../teachers/ensemble.js');
     const s = await ensemble({ inputs: a.in, out: a.out, method: a.method, weights: a.weights, align: a.align, format: a.format, log });
     log(`wrote ${s.rows} ${s.format} lines to ${s.out} (${s.alignment === 'strict' ? 'files aligned' : 'joined by triple'}, weights ${s.weights.map((w) => w.toFixed(4)).join(' ')})`);
   },
@@ -63,8 +64,9 @@ const statsCommand: CommandModule<object, StatsArgs> = {
       .option('json', { type: 'boolean', default: false, describe: 'print the JSON instead of the table' })
       .option('align', alignOption)
       .option('format', formatOption)
-      .option('sample', { type: 'number', default: 1_000_000, describe: 'rows kept for quantiles and Spearman (exact below)' }) as unknown as Argv<StatsArgs>,
+      .option('sample', numberOption('--sample', POSITIVE_INT, { default: 1_000_000, describe: 'rows kept for quantiles and Spearman (exact below)' })) as unknown as Argv<StatsArgs>,
   handler: async (a) => {
+    const { formatStats, writeScoreStats } = await import('../teachers/stats.js');
     const s = await writeScoreStats(a.files, a.out, { align: a.align, format: a.format, sampleCap: a.sample, log });
     process.stdout.write(`${a.json ? JSON.stringify(s, null, 2) : formatStats(s)}\n`);
     log(`wrote ${a.out}/stats.json and ${s.histogram?.png}`);
@@ -97,21 +99,22 @@ const scoreCommand: CommandModule<object, ScoreArgs> = {
       .option('model', { type: 'string', demandOption: true, describe: 'folder with config.json, model.safetensors or pytorch_model.bin (HF or matchmaker BERT_Cat), vocab.txt' })
       .option('triples', { type: 'string', describe: 'qid<TAB>pos_pid<TAB>neg_pid or query<TAB>positive<TAB>negative' })
       .option('run', { type: 'string', describe: 'instead of --triples: a candidate run (e.g. BM25 top 100) to re-score into a TREC teacher run (data.groups)' })
-      .option('depth', { type: 'number', describe: 'with --run: passages per query to score (default: all)' })
+      .option('depth', numberOption('--depth', POSITIVE_INT, { describe: 'with --run: passages per query to score (default: all)' }))
       .option('out', { type: 'string', demandOption: true, describe: 'score file (an existing one from the same settings is resumed), or with --run the teacher run' })
       .option('input', { choices: ['ids', 'text'] as const, describe: 'triple form (default: detected)' })
       .option('collection', { type: 'string', describe: 'pid<TAB>passage, for id triples' })
       .option('queries', { type: 'string', describe: 'qid<TAB>query, for id triples' })
       .option('vocab', { type: 'string', describe: 'WordPiece vocab (default <model>/vocab.txt)' })
-      .option('batch-size', { type: 'number', default: 32, describe: 'triples per batch (2x pairs)' })
-      .option('max-length', { type: 'number', default: 512, describe: 'tokens per [CLS] q [SEP] p [SEP] pair' })
-      .option('chunk', { type: 'number', default: 16, describe: 'pairs per forward pass after sorting by length (0: pad the batch to its longest pair)' })
-      .option('limit', { type: 'number', describe: 'score only the first N triples' })
+      .option('batch-size', numberOption('--batch-size', POSITIVE_INT, { default: 32, describe: 'triples per batch (2x pairs)' }))
+      .option('max-length', numberOption('--max-length', atLeast(3), { default: 512, describe: 'tokens per [CLS] q [SEP] p [SEP] pair' }))
+      .option('chunk', numberOption('--chunk', NON_NEGATIVE_INT, { default: 16, describe: 'pairs per forward pass after sorting by length (0: pad the batch to its longest pair)' }))
+      .option('limit', numberOption('--limit', POSITIVE_INT, { describe: 'score only the first N triples' }))
       .option('backend', { choices: BACKEND_CHOICES, default: 'auto' as const })
       .option('inference', { choices: INFERENCE_CHOICES, default: 'auto' as const, describe: 'engine that scores: auto (ONNX Runtime when the backend is wasm or cpu), tfjs, onnx' }) as unknown as Argv<ScoreArgs>,
   handler: async (a) => {
     if ((a.triples === undefined) === (a.run === undefined)) throw new ConfigError('teachers score: give --triples (a teacher score file) or --run (a teacher run), not both');
     if (a.run !== undefined && (!a.queries || !a.collection)) throw new ConfigError('teachers score --run: give --queries and --collection');
+    const [{ initBackend }, { scoreTriples }, { scoreRun }] = await Promise.all([import('../models/engine/backend.js'), import('../teachers/score.js'), import('../teachers/score-run.js')]);
     await initBackend(a.backend);
     if (a.run !== undefined) {
       const r = await scoreRun({

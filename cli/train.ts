@@ -1,14 +1,8 @@
 import type { CommandModule } from 'yargs';
-import { ConfigError, loadConfig } from '../common/config.js';
-import { BACKEND_CHOICES, initBackend, type BackendChoice } from '../models/engine/backend.js';
-import { checkLosses, readLossGolden } from '../parity/losses.js';
-import { formatReport } from '../parity/reference.js';
-import { Config } from '../pipelines/config.js';
-import { NonFiniteError } from '../train/nonfinite.js';
-import { exportRun, train } from '../pipelines/train.js';
-import { deviceMemory, planForConfig } from '../pipelines/memory-plan.js';
-import { describePlan } from '../train/memory-plan.js';
-import { MEMORY_EXAMPLES, parseMemory } from '../train/memory-size.js';
+import { ConfigError } from '../common/errors.js';
+import { BACKEND_CHOICES, type BackendChoice } from '../models/engine/choices.js';
+
+// Library modules are imported in the handlers (see cli/eval.ts).
 
 const exportCommand: CommandModule = {
   command: 'export',
@@ -18,6 +12,7 @@ const exportCommand: CommandModule = {
       .option('run', { type: 'string', demandOption: true, describe: 'run folder, e.g. checkpoints/my-run' })
       .option('out', { type: 'string', describe: 'output folder (default <run>/export)' }),
   handler: async (argv) => {
+    const { exportRun } = await import('../pipelines/train.js');
     const out = await exportRun(argv.run as string, argv.out as string | undefined);
     process.stdout.write(`${out}\n`);
   },
@@ -38,6 +33,13 @@ const planCommand: CommandModule = {
       .option('memory', { type: 'string', describe: 'device memory to fit, e.g. 11GiB, 11GB, 11000MiB (default run.device_memory)' })
       .option('json', { type: 'boolean', default: false, describe: 'print the plan as JSON' }),
   handler: async (argv) => {
+    const [{ loadConfig }, { Config }, { deviceMemory, planForConfig }, { describePlan }, { MEMORY_EXAMPLES, parseMemory }] = await Promise.all([
+      import('../common/config.js'),
+      import('../pipelines/config.js'),
+      import('../pipelines/memory-plan.js'),
+      import('../train/memory-plan.js'),
+      import('../train/memory-size.js'),
+    ]);
     let memory: number | null = null;
     if (argv.memory !== undefined) {
       memory = parseMemory(String(argv.memory));
@@ -64,6 +66,11 @@ const lossesCommand: CommandModule = {
       .option('check', { type: 'string', demandOption: true, describe: 'loss golden, e.g. ../shared/goldens/losses/golden.json' })
       .option('backend', { choices: BACKEND_CHOICES, default: 'cpu' as BackendChoice }),
   handler: async (argv) => {
+    const [{ initBackend }, { checkLosses, readLossGolden }, { formatReport }] = await Promise.all([
+      import('../models/engine/backend.js'),
+      import('../parity/losses.js'),
+      import('../parity/reference.js'),
+    ]);
     const golden = await readLossGolden(argv.check as string);
     await initBackend(argv.backend as BackendChoice, { quiet: true });
     const check = await checkLosses(golden);
@@ -90,17 +97,11 @@ const command: CommandModule = {
       .option('set', { type: 'string', array: true, default: [], describe: 'override, e.g. --set train.lr=1e-5' })
       .option('resume', { type: 'boolean', default: false, describe: "continue the run's latest checkpoint" }),
   handler: async (argv) => {
+    const [{ loadConfig }, { Config }, { train }] = await Promise.all([import('../common/config.js'), import('../pipelines/config.js'), import('../pipelines/train.js')]);
     const config = await loadConfig(Config, argv.config as string | undefined, (argv.set as string[]) ?? []);
     const stop = stopOnSignals();
-    let summary;
-    try {
-      summary = await train(config, { resume: argv.resume as boolean, command: ['margin-mse', ...process.argv.slice(2)].join(' '), stop });
-    } catch (e) {
-      // A run stopped on purpose (NaN/Inf) is not a bug: one clear line, like config and input errors.
-      if (!(e instanceof NonFiniteError)) throw e;
-      process.stderr.write(`margin-mse: ${e.message}\n`);
-      process.exit(1);
-    }
+    // A run stopped on purpose (NaN/Inf) throws a NonFiniteError: a UserError, one line from cli/main.ts.
+    const summary = await train(config, { resume: argv.resume as boolean, command: ['margin-mse', ...process.argv.slice(2)].join(' '), stop });
     process.stdout.write(`${JSON.stringify(summary, null, 2)}\n`);
     if (summary.status === 'interrupted') process.exitCode = 130;
   },
