@@ -1,6 +1,13 @@
 #!/usr/bin/env node
-// The installed `margin-mse` command: runs the TypeScript CLI through tsx's loader, so there is no build step.
-import { register } from 'tsx/esm/api';
+// The installed `margin-mse` command: runs the compiled CLI in dist/ (built by `npm run build`, which npm's
+// `prepare` runs at install). In a checkout whose sources changed since the last build, it runs the sources
+// through tsx instead (slower to start), so a stale build is never run.
+import { buildIsCurrent } from './build.js';
 
-register();
-await import('../cli/main.ts');
+if (buildIsCurrent()) {
+  await import('../dist/cli/main.js');
+} else {
+  const { register } = await import('tsx/esm/api');
+  register();
+  await import('../cli/main.ts');
+}

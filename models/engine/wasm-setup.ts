@@ -1,15 +1,16 @@
 import { createRequire } from 'node:module';
 import os from 'node:os';
 import path from 'node:path';
-import { fileURLToPath } from 'node:url';
 import * as tf from '@tensorflow/tfjs-core';
 import { getThreadsCount, setThreadsCount, setWasmPaths, type BackendWasm } from '@tensorflow/tfjs-backend-wasm';
+import { ROOT } from '../../common/paths.js';
 import { processThreads } from './threads.js';
 
 /** The threaded build pre-creates 8 pthread workers: XNNPACK's pool cannot use more. */
 export const WASM_MAX_THREADS = 8;
 
-const WORKER = path.join(path.dirname(fileURLToPath(import.meta.url)), 'wasm-pthread-worker.cjs');
+// From the project root: the compiled module in dist/ has no copy of this plain JavaScript file.
+const WORKER = path.join(ROOT, 'models', 'engine', 'wasm-pthread-worker.cjs');
 
 /** The thread count asked for: the process's cores (MARGIN_MSE_THREADS, else every core), at most 8. */
 export function wasmThreadsWanted(env: NodeJS.ProcessEnv = process.env): number {
