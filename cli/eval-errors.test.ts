@@ -26,7 +26,7 @@ let otherModel: string;
 
 /** Flags of the student commands; `more` adds flags or replaces these (`--set` adds). */
 const student = (...more: string[]): string[] => {
-  const flags = new Map<string, string[]>([['--model', [MODEL]], ['--vocab', [VOCAB]], ['--backend', ['cpu']], ['--set', ['eval.rerank.passage_max_length=32']]]);
+  const flags = new Map<string, string[]>([['--model', [MODEL]], ['--vocab', [VOCAB]], ['--backend', ['cpu']], ['--set', ['data.passage_max_length=32']]]);
   for (let i = 0; i < more.length; i += 2) flags.set(more[i], more[i] === '--set' ? [...(flags.get('--set') ?? []), more[i + 1]] : [more[i + 1]]);
   return [...flags].flatMap(([flag, values]) => values.flatMap((v) => [flag, v]));
 };
@@ -208,7 +208,7 @@ describe.concurrent('eval rerank', () => {
   });
 
   it('a passage length past the model\'s positions is one line naming both (was: Error stack from the transformer)', async () => {
-    expectOneLineError(await rerank(s.at('rr-long.trec'), '--set', 'eval.rerank.passage_max_length=600'), 'passage_max_length', 'max_position_embeddings');
+    expectOneLineError(await rerank(s.at('rr-long.trec'), '--set', 'data.passage_max_length=600'), 'passage_max_length', 'max_position_embeddings');
   });
 
   it('--vocab bert-base-uncased, the bundled name the data commands accept, works (was: ENOENT)', async () => {

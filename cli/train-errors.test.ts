@@ -85,7 +85,7 @@ describe.concurrent('train export', () => {
 describe.concurrent('train: the run folder', () => {
   it("best/ works in eval without --vocab, as documented (was: ENOENT best/vocab.txt)", async () => {
     const out = s.at('best-rerank.trec');
-    const r = await runCli(['eval', 'rerank', '--model', path.join(run, 'best'), '--backend', 'cpu', '--set', 'eval.rerank.query_max_length=12', '--set', 'eval.rerank.passage_max_length=32',
+    const r = await runCli(['eval', 'rerank', '--model', path.join(run, 'best'), '--backend', 'cpu', '--set', 'data.query_max_length=12', '--set', 'data.passage_max_length=32',
       '--collection', f.collection, '--queries', f.queriesVal, '--run', f.bm25Val, '--out', out]);
     expectExit0(r);
     expect(existsSync(out)).toBe(true);
