@@ -12,7 +12,9 @@ const exportCommand: CommandModule = {
       .option('run', { type: 'string', demandOption: true, describe: 'run folder, e.g. checkpoints/my-run' })
       .option('out', { type: 'string', describe: 'output folder (default <run>/export)' }),
   handler: async (argv) => {
-    const { exportRun } = await import('../pipelines/train.js');
+    const [{ initBackend }, { exportRun }] = await Promise.all([import('../models/engine/backend.js'), import('../pipelines/train.js')]);
+    // Export reads and writes weights: tfjs's cpu backend is enough, and quiet (no engine line for a copy).
+    await initBackend('cpu', { quiet: true });
     const out = await exportRun(argv.run as string, argv.out as string | undefined);
     process.stdout.write(`${out}\n`);
   },
@@ -99,9 +101,9 @@ const command: CommandModule = {
   handler: async (argv) => {
     const [{ loadConfig }, { Config }, { train }] = await Promise.all([import('../common/config.js'), import('../pipelines/config.js'), import('../pipelines/train.js')]);
     const config = await loadConfig(Config, argv.config as string | undefined, (argv.set as string[]) ?? []);
-    const stop = stopOnSignals();
+    const { stop, loopStarted } = stopOnSignals();
     // A run stopped on purpose (NaN/Inf) throws a NonFiniteError: a UserError, one line from cli/main.ts.
-    const summary = await train(config, { resume: argv.resume as boolean, command: ['margin-mse', ...process.argv.slice(2)].join(' '), stop });
+    const summary = await train(config, { resume: argv.resume as boolean, command: ['margin-mse', ...process.argv.slice(2)].join(' '), stop, onLoopStart: loopStarted });
     process.stdout.write(`${JSON.stringify(summary, null, 2)}\n`);
     if (summary.status === 'interrupted') process.exitCode = 130;
   },
@@ -109,17 +111,29 @@ const command: CommandModule = {
 export default command;
 
 /**
- * The first Ctrl-C (SIGINT) or SIGTERM asks the loop to stop after its current step and save a checkpoint,
- * so `--resume` loses nothing; a second one quits at once (the last periodic checkpoint still stands).
+ * Once the loop runs, the first Ctrl-C (SIGINT) or SIGTERM asks it to stop after its current step and save a
+ * checkpoint, so `--resume` loses nothing; a second one quits at once (the last periodic checkpoint still
+ * stands). During setup (preparing data, loading validation files, which may block on a FIFO) there is no step
+ * to finish: a signal ends the process at once (it dies of that signal), having
+ * trained nothing.
  */
-function stopOnSignals(): AbortSignal {
+function stopOnSignals(): { stop: AbortSignal; loopStarted: () => void } {
   const controller = new AbortController();
+  let running = false;
   const onSignal = (sig: NodeJS.Signals) => {
+    if (!running) {
+      process.stderr.write(`\n${sig}: stopped during setup, before the first step\n`);
+      // Die of the signal itself: process.exit() waits for the thread pool, where an open() of a FIFO nobody
+      // writes blocks for ever.
+      process.removeAllListeners(sig);
+      process.kill(process.pid, sig);
+      return;
+    }
     if (controller.signal.aborted) process.exit(130);
     process.stderr.write(`\n${sig}: stopping after this step and saving a checkpoint (${sig} again to quit now)\n`);
     controller.abort();
   };
   process.on('SIGINT', onSignal);
   process.on('SIGTERM', onSignal);
-  return controller.signal;
+  return { stop: controller.signal, loopStarted: () => (running = true) };
 }

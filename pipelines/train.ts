@@ -38,6 +38,8 @@ export interface TrainOptions {
   log?: (msg: string) => void;
   /** Stop after the current step, save a checkpoint, and return an 'interrupted' summary. */
   stop?: AbortSignal;
+  /** Called once the setup is done and the loop starts (before it, a signal has no step to finish). */
+  onLoopStart?: () => void;
 }
 
 export const runDirOf = (c: Config) => path.resolve(c.run.out_dir, c.run.name);
@@ -68,23 +70,22 @@ export async function train(config: Config, opts: TrainOptions = {}): Promise<Tr
       config = { ...config, model: parseConfig(ModelConfig, model ?? {}, `${saved} (model)`) };
       log(`--resume: no complete checkpoint in ${runDir}; starting from step 0`);
     }
-  } else {
-    if (await latestCheckpoint(runDir)) {
-      throw new ConfigError(`${runDir} already holds checkpoints: pass --resume to continue it, or set run.name to start another run`);
-    }
-    await writeFileAtomic(path.join(runDir, 'config.yaml'), dumpConfig(config));
+  } else if (await latestCheckpoint(runDir)) {
+    throw new ConfigError(`${runDir} already holds checkpoints: pass --resume to continue it, or set run.name to start another run`);
   }
-  if (opts.command) await fsp.appendFile(path.join(runDir, 'command.txt'), `${opts.command}\n`);
 
-  // Before the backend starts, so the memory plan's probes have the device to themselves.
-  const t = { ...config.train, accumulation_steps: await resolveAccumulation(config, log, checkpointDir ?? undefined) };
-  await initBackend(config.run.backend);
+  // The inputs first: a missing or bad file is one line before any backend probe, and leaves no run folder.
   const { cacheDir, manifest } = await prepare(config.data, { onProgress: () => {} });
-  const terms = lossTerms(t.loss);
+  const terms = lossTerms(config.train.loss);
   if (termsNeed(terms).teacher && !manifest.has_teacher) {
     const needy = terms.filter((x) => LOSSES[x.name].needsTeacher).map((x) => x.key).join(', ');
     throw new ConfigError(`train.loss: ${needy} needs teacher scores, but ${config.data.triples} (${config.data.triples_format}) has none; use ranknet or in-batch, or scored triples or groups`);
   }
+  // Before the backend starts, so the memory plan's probes have the device to themselves.
+  const t = { ...config.train, accumulation_steps: await resolveAccumulation(config, log, checkpointDir ?? undefined) };
+  if (!opts.resume) await writeFileAtomic(path.join(runDir, 'config.yaml'), dumpConfig(config));
+  if (opts.command) await fsp.appendFile(path.join(runDir, 'command.txt'), `${opts.command}\n`);
+  await initBackend(config.run.backend);
 
   const ckpt = checkpointDir ? await loadCheckpoint(checkpointDir) : undefined;
   const model = ckpt
@@ -112,6 +113,7 @@ export async function train(config: Config, opts: TrainOptions = {}): Promise<Tr
     }
   }
 
+  opts.onLoopStart?.();
   try {
     return await runLoop({
       student: bertDotStudent(model),
