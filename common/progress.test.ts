@@ -42,11 +42,12 @@ describe('progress (plain lines, no TTY)', () => {
     expect(Number(rate)).toBeLessThan(2); // 1 step in >= 0.6 s (counting the 90 earlier ones read 151)
   });
 
-  it('prints its first line only after `every` seconds', () => {
+  it('prints the first tick at once, then one line per `every` seconds', () => {
     const out = capture();
     const p = progress({ label: 'x', stream: out.stream, every: 60 });
     p.tick(5);
-    expect(out.text()).toBe('');
+    p.tick(5);
+    expect(out.text()).toBe('x: 5 it | ? it/s\n');
   });
 
   it('formats durations', () => {

@@ -71,8 +71,8 @@ export function progress(opts: ProgressOptions): Progress {
   }
 
   const every = (opts.every ?? 10) * 1000;
-  // The first line comes `every` after the start, not at the first tick, so its rate is over real time.
-  let last = start;
+  // The first tick prints at once (that work has started), its rate `?` until there is time to measure it.
+  let last = 0;
   const line = (final = false) => {
     const total = opts.total ? `/${opts.total}` : '';
     const etaS = eta();
