@@ -100,7 +100,9 @@ try {
   for (const b of backends) {
     try {
       const adapter = await d.create(attempts[b].options).requestAdapter(attempts[b].request);
-      out.push({ backend: b, info: adapter ? { ...adapter.info, isFallbackAdapter: adapter.info.isFallbackAdapter } : null });
+      // Field by field: dawn.node's info fields are getters, which a spread ({ ...info }) does not copy.
+      const i = adapter && adapter.info;
+      out.push({ backend: b, info: i ? { vendor: i.vendor, architecture: i.architecture, device: i.device, description: i.description, isFallbackAdapter: i.isFallbackAdapter } : null });
       if (adapter) {
         const i = adapter.info;
         if (!/llvmpipe|lavapipe|softpipe|swiftshader|software/i.test(i.vendor + ' ' + i.device + ' ' + i.description) && !i.isFallbackAdapter) break;
