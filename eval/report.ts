@@ -1,6 +1,7 @@
 import path from 'node:path';
 import type { TopLevelSpec } from 'vega-lite';
 import { writeFileAtomic, writeJsonAtomic } from '../common/atomic.js';
+import { ConfigError } from '../common/errors.js';
 import { renderChart } from '../common/plot.js';
 import type { Qrels } from '../data/qrels.js';
 import type { Run } from '../data/runs.js';
@@ -50,7 +51,7 @@ export interface Report {
 export function buildReport(entries: ReportEntry[], querySets: Map<string, Judgments>, measures: string[]): Report {
   const evaluated = entries.map((e) => {
     const j = querySets.get(e.querySet);
-    if (!j) throw new Error(`run of ${e.system} names query set ${JSON.stringify(e.querySet)}, which has no qrels (known: ${[...querySets.keys()].join(', ')})`);
+    if (!j) throw new ConfigError(`run of ${e.system} names query set ${JSON.stringify(e.querySet)}, which has no qrels (known: ${[...querySets.keys()].join(', ')})`);
     return { e, result: evaluate(j.qrels, e.run, { measures, minRel: j.minRel }) };
   });
   const baseline = new Map<string, (typeof evaluated)[number]>();
@@ -108,7 +109,8 @@ export function reportChartSpec(report: Report): TopLevelSpec {
     encoding: {
       x: { field: 'system', type: 'nominal', title: null, axis: { labels: false } },
       y: { field: 'value', type: 'quantitative', title: null, scale: { domain: [0, 1] } },
-      color: { field: 'system', type: 'nominal', title: 'system' },
+      // Labels in full (vega cuts them at 160 px: both student rows read 'BERT_Dot (tiny, Ma…').
+      color: { field: 'system', type: 'nominal', title: 'system', legend: { labelLimit: 1000 } },
       column: { field: 'measure', type: 'nominal', title: null },
       row: { field: 'querySet', type: 'nominal', title: null },
     },

@@ -178,7 +178,8 @@ function histogramSpec(rows: { x: number; y: number; series: string }[], sampled
     encoding: {
       x: { field: 'x', type: 'quantitative', title: 'margin (bin centre)' },
       y: { field: 'y', type: 'quantitative', title: 'share of triples' },
-      color: { field: 'series', type: 'nominal', title: null },
+      // File names in full (vega cuts labels at 160 px, so two teachers' files could not be told apart).
+      color: { field: 'series', type: 'nominal', title: null, legend: { labelLimit: 1000 } },
     },
   };
 }
