@@ -1,5 +1,6 @@
 import * as tf from '@tensorflow/tfjs-core';
 import type { BackendWasm } from '@tensorflow/tfjs-backend-wasm';
+import { ConfigError } from '../common/errors.js';
 import type { Run } from '../data/runs.js';
 import { embedTexts, type Encoder, type TextTokenizer } from './embed.js';
 import { loadVectorShard, readIndexManifest } from './vector-index.js';
@@ -197,11 +198,11 @@ export interface RetrieveOptions extends SearchOptions {
 export async function retrieve(model: Encoder, tokenizer: TextTokenizer, queries: Map<string, string>, indexDir: string, opts: RetrieveOptions): Promise<Run> {
   const manifest = await readIndexManifest(indexDir);
   if (!manifest.complete) {
-    throw new Error(`${indexDir}/manifest.json: ${manifest.shards.length} of ${manifest.shardCount} shards are encoded; finish eval encode first (every --shard part)`);
+    throw new ConfigError(`${indexDir}/manifest.json: ${manifest.shards.length} of ${manifest.shardCount} shards are encoded; finish eval encode first (every --shard part)`);
   }
   const qids = [...queries.keys()];
   const q = await embedTexts(model, tokenizer, [...queries.values()], opts.queryMaxLength, opts.batchSize); // [nq, dim]
-  if (q.dim !== manifest.dim) throw new Error(`query vectors have dim ${q.dim}, the index ${manifest.dim}: was it encoded with another model?`);
+  if (q.dim !== manifest.dim) throw new ConfigError(`${indexDir}: query vectors have dim ${q.dim}, the index ${manifest.dim}: was it encoded with another model?`);
   const search = new ExactSearch(q.vectors, q.dim, opts);
   const ids: string[] = [];
   try {

@@ -1,6 +1,7 @@
 import { promises as fsp } from 'node:fs';
 import path from 'node:path';
 import { makeDir, writeFileAtomic, writeJsonAtomic } from '../common/atomic.js';
+import { ConfigError, InputError } from '../common/errors.js';
 import { embedTexts, type Encoder, type TextTokenizer } from './embed.js';
 import { decodeHalf, encodeHalf } from './float16.js';
 
@@ -66,10 +67,10 @@ export async function encodeCollection(
   await makeDir(outDir);
   const previous = await readIndexManifest(outDir).catch(() => undefined);
   if (previous && JSON.stringify(previous.config) !== JSON.stringify(config)) {
-    throw new Error(`${path.join(outDir, 'manifest.json')}: made with ${JSON.stringify(previous.config)}, now ${JSON.stringify(config)}; use another folder`);
+    throw new ConfigError(`${path.join(outDir, 'manifest.json')}: made with ${JSON.stringify(previous.config)}, now ${JSON.stringify(config)}; use another folder`);
   }
   const { part = 0, of = 1 } = opts.part ?? {};
-  if (!(Number.isInteger(part) && Number.isInteger(of) && part >= 0 && part < of)) throw new Error(`--shard ${part}/${of}: expected i/n with 0 ≤ i < n`);
+  if (!(Number.isInteger(part) && Number.isInteger(of) && part >= 0 && part < of)) throw new ConfigError(`--shard ${part}/${of}: expected i/n with 0 ≤ i < n`);
 
   let rows = 0;
   let ids: string[] = [];
@@ -115,7 +116,13 @@ export async function encodeCollection(
 }
 
 export async function readIndexManifest(dir: string): Promise<IndexManifest> {
-  return JSON.parse(await fsp.readFile(path.join(dir, 'manifest.json'), 'utf8')) as IndexManifest;
+  const file = path.join(dir, 'manifest.json');
+  const text = await fsp.readFile(file, 'utf8');
+  try {
+    return JSON.parse(text) as IndexManifest;
+  } catch (e) {
+    throw new InputError(file, undefined, 'an index manifest (JSON) written by eval encode', (e as Error).message);
+  }
 }
 
 /** Loads one shard's vectors as float32 [rows, dim] and its ids. */
@@ -123,12 +130,12 @@ export async function loadVectorShard(dir: string, info: VectorShard): Promise<{
   const buf = await fsp.readFile(path.join(dir, info.vectors));
   const bytesPer = info.dtype === 'float32' ? 4 : 2;
   if (buf.byteLength !== info.rows * info.dim * bytesPer) {
-    throw new Error(`${path.join(dir, info.vectors)}: expected ${info.rows} x ${info.dim} ${info.dtype} (${info.rows * info.dim * bytesPer} bytes), got ${buf.byteLength} bytes`);
+    throw new InputError(path.join(dir, info.vectors), undefined, `${info.rows} x ${info.dim} ${info.dtype} (${info.rows * info.dim * bytesPer} bytes; encode the index again)`, `${buf.byteLength} bytes`);
   }
   // Copy into an aligned buffer: a Buffer from readFile may sit at an odd offset in Node's pool.
   const raw = new Uint8Array(buf).buffer;
   const vectors = info.dtype === 'float32' ? new Float32Array(raw) : decodeHalf(new Uint16Array(raw));
   const ids = (await fsp.readFile(path.join(dir, info.ids), 'utf8')).split('\n').filter((l) => l !== '');
-  if (ids.length !== info.rows) throw new Error(`${path.join(dir, info.ids)}: expected ${info.rows} ids, got ${ids.length}`);
+  if (ids.length !== info.rows) throw new InputError(path.join(dir, info.ids), undefined, `${info.rows} ids (encode the index again)`, String(ids.length));
   return { ids, vectors };
 }
