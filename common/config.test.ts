@@ -41,3 +41,14 @@ describe('loadConfig', () => {
     expect(raw.train.lr).toBe(1);
   });
 });
+
+describe('applySets refuses keys that reach prototypes', () => {
+  it.each(['__proto__.x=1', 'train.__proto__.x=1', 'constructor.x=1', 'train.prototype=1', 'train..lr=1'])('%s', (set) => {
+    expect(() => applySets({}, [set])).toThrow(ConfigError);
+    expect(({} as Record<string, unknown>).x).toBeUndefined();
+  });
+
+  it('names the --set whose value is not YAML, in one line', () => {
+    expect(() => applySets({}, ['train.lr=[1,'])).toThrow(/^--set train\.lr=\[1,: the value is not YAML \([^\n]*\)$/);
+  });
+});
