@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { InputError } from './errors.js';
-import { readLines } from './lines.js';
+import { readLineBatches, readLines } from './lines.js';
 import { tempFiles } from './testing.js';
 
 const file = tempFiles('lines-');
@@ -69,5 +69,21 @@ describe('readLines with onInvalid', () => {
       `${p}:2: expected valid UTF-8 text, got invalid byte sequence at byte 0 of the line`,
       `${p}:4: expected valid UTF-8 text, got invalid byte sequence at byte 1 of the line`,
     ]);
+  });
+});
+
+describe('readLineBatches', () => {
+  it('gives the same lines as readLines, a chunk at a time, and the lines before an invalid one first', async () => {
+    const p = file(Buffer.concat([Buffer.from('a\nb\r\nc\n'), Buffer.from([0x64, 0xff, 0x0a]), Buffer.from('e\n')]), 'batches.txt');
+    const seen: [number, string][] = [];
+    let error: unknown;
+    try {
+      for await (const lines of readLineBatches(p, { highWaterMark: 4 })) for (const l of lines) seen.push([l.no, l.text]);
+    } catch (e) {
+      error = e;
+    }
+    expect(seen).toEqual([[1, 'a'], [2, 'b'], [3, 'c']]);
+    expect(error).toBeInstanceOf(InputError);
+    expect((error as Error).message).toContain(':4');
   });
 });

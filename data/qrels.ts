@@ -1,5 +1,5 @@
 import { InputError, show } from '../common/errors.js';
-import { readLines } from '../common/lines.js';
+import { readLineBatches } from '../common/lines.js';
 
 /** Relevance judgments: qid → docno → grade (graded; what counts as relevant is the measure's threshold). */
 export type Qrels = Map<string, Map<string, number>>;
@@ -12,7 +12,7 @@ export type Qrels = Map<string, Map<string, number>>;
  */
 export async function readQrels(file: string): Promise<Qrels> {
   const qrels: Qrels = new Map();
-  for await (const { no, text } of readLines(file)) {
+  for await (const lines of readLineBatches(file)) for (const { no, text } of lines) {
     const t = text.trim();
     if (t === '') continue;
     const cols = t.split(/[ \t]+/);

@@ -1,6 +1,6 @@
 import { openAtomic } from '../common/atomic.js';
 import { InputError, show } from '../common/errors.js';
-import { readLines } from '../common/lines.js';
+import { readLineBatches } from '../common/lines.js';
 
 export interface Scored {
   docno: string;
@@ -24,7 +24,7 @@ export async function readRun(file: string): Promise<Run> {
   const run: Run = new Map();
   const seen = new Map<string, Set<string>>();
   let format: RunFormat | undefined;
-  for await (const { no, text } of readLines(file)) {
+  for await (const lines of readLineBatches(file)) for (const { no, text } of lines) {
     const t = text.trim();
     if (t === '') continue;
     const cols = t.split(/[ \t]+/);
