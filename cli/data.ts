@@ -47,7 +47,7 @@ const tokenize: CommandModule<object, TokenizeArgs> = {
       .option('special', { type: 'boolean', default: false, describe: 'add [CLS] … [SEP] (and truncate with --max-length)' })
       .option('max-length', numberOption('--max-length', atLeast(2), { describe: 'with --special: at most N tokens in all, [CLS] and [SEP] included' })) as unknown as Argv<TokenizeArgs>,
   handler: async (argv) => {
-    const [{ resolveVocab }, { loadTokenizer }] = await Promise.all([import('../data/config.js'), import('../data/tokenizer.js')]);
+    const [{ resolveVocab }, { loadTokenizer }] = await Promise.all([import('../data/vocab-name.js'), import('../data/tokenizer.js')]);
     const tok = await loadTokenizer(resolveVocab(argv.vocab));
     const special = argv.special;
     const max = argv['max-length'] ?? Infinity;

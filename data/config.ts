@@ -1,6 +1,4 @@
-import path from 'node:path';
 import { z } from 'zod';
-import { ROOT } from '../common/paths.js';
 import { TRIPLE_FORMATS } from './triples.js';
 
 /** How groups are sampled from a query's scored candidates, for either group source. */
@@ -67,7 +65,4 @@ export const DataConfig = z.strictObject({
 });
 export type DataConfig = z.output<typeof DataConfig>;
 
-/** A vocab setting: a bare name (no slash, no extension) means the bundled data/vocab/<name>-vocab.txt. */
-export function resolveVocab(vocab: string): string {
-  return /^[\w.-]+$/.test(vocab) && !vocab.endsWith('.txt') ? path.join(ROOT, 'data', 'vocab', `${vocab}-vocab.txt`) : vocab;
-}
+export { resolveVocab } from './vocab-name.js';
