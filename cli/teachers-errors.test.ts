@@ -132,4 +132,11 @@ describe.concurrent('teachers score', () => {
   it('--out under /proc is one line (was: ENOENT stack)', async () => {
     expectOneLineError(await score('/proc/margin-mse-scores.tsv'), '/proc/margin-mse-scores.tsv');
   });
+
+  it.each(['0', 'abc', '-3'])('--run with --depth %s is refused naming the flag', async (v) => {
+    const out = s.at(`sc-run-depth-${v}.trec`);
+    const r = await runCli(['teachers', 'score', '--model', CAT, '--vocab', VOCAB, '--run', s.at('candidates.trec'), '--collection', f.collection, '--queries', f.queriesTrain, '--depth', v, '--backend', 'cpu', '--out', out]);
+    expectOneLineError(r, '--depth');
+    expect(existsSync(out)).toBe(false);
+  });
 });

@@ -2,6 +2,7 @@ import { execFileSync } from 'node:child_process';
 import { cpSync, existsSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { beforeAll, describe, expect, it, vi } from 'vitest';
+import { sharedPath } from '../common/paths.js';
 import { generate, type DatasetFiles } from '../quickstart/generate.js';
 import { expectExit0, expectOk, expectOneLineError, linesOf, runCli, scratch, type CliResult } from './testing.js';
 
@@ -79,6 +80,20 @@ describe.concurrent('train export', () => {
     expectExit0(r);
     expect(readdirSync(out)).toEqual(expect.arrayContaining(['config.json', 'model.safetensors', 'vocab.txt']));
     expectOk(r);
+  });
+});
+
+describe.concurrent('train plan, train losses', () => {
+  it('train plan --memory abc is refused naming the flag', async () => {
+    expectOneLineError(await runCli(['train', 'plan', '--config', 'configs/tiny.yaml', '--memory', 'abc']), '--memory');
+  });
+
+  it('train losses --backend gpu is one line naming the flag and its choices', async () => {
+    expectOneLineError(await runCli(['train', 'losses', '--check', sharedPath('goldens/losses/golden.json'), '--backend', 'gpu']), '--backend', 'wasm');
+  });
+
+  it('train losses --check of a missing file is one line naming it', async () => {
+    expectOneLineError(await runCli(['train', 'losses', '--check', s.at('nope.json')]), s.at('nope.json'));
   });
 });
 
