@@ -54,6 +54,12 @@ describe.concurrent('data tokenize', () => {
     const r = await runCli(['data', 'tokenize'], { input: Buffer.from('hello\xff world\n', 'latin1') });
     expectOneLineError(r, ':1', 'UTF-8');
   });
+
+  it('a --vocab name that is not bundled is one line naming it and the bundled ones (was: a missing file inside the package)', async () => {
+    const r = await runCli(['data', 'tokenize', '--vocab', 'bert-large-cased'], { input: 'hello\n' });
+    expectOneLineError(r, 'bert-large-cased', 'bert-base-uncased');
+    expect(r.stderr).not.toContain('data/vocab/');
+  });
 });
 
 describe.concurrent('data prepare', () => {

@@ -1,10 +1,22 @@
+import { existsSync, readdirSync } from 'node:fs';
 import path from 'node:path';
+import { ConfigError } from '../common/errors.js';
 import { ROOT } from '../common/paths.js';
 
+const BUNDLED = path.join(ROOT, 'data', 'vocab');
+const SUFFIX = '-vocab.txt';
+
 /**
- * A vocab setting: a bare name (no slash, no extension) means the bundled data/vocab/<name>-vocab.txt.
- * Apart from data/config.ts (which re-exports it) so that `data tokenize` resolves it without loading zod.
+ * A vocab setting: a bare name (no slash, no extension) means the bundled data/vocab/<name>-vocab.txt; a bare
+ * name that is not bundled is a ConfigError naming it and the bundled ones (not a missing file deep in the
+ * package). Apart from data/config.ts (which re-exports it) so that `data tokenize` resolves it without zod.
  */
 export function resolveVocab(vocab: string): string {
-  return /^[\w.-]+$/.test(vocab) && !vocab.endsWith('.txt') ? path.join(ROOT, 'data', 'vocab', `${vocab}-vocab.txt`) : vocab;
+  if (!/^[\w.-]+$/.test(vocab) || vocab.endsWith('.txt')) return vocab;
+  const file = path.join(BUNDLED, `${vocab}${SUFFIX}`);
+  if (!existsSync(file)) {
+    const names = readdirSync(BUNDLED).filter((f) => f.endsWith(SUFFIX)).map((f) => f.slice(0, -SUFFIX.length));
+    throw new ConfigError(`vocab ${vocab}: not a bundled vocabulary (bundled: ${names.join(', ')}); give the path of a vocab.txt`);
+  }
+  return file;
 }
