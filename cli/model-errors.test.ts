@@ -1,22 +1,23 @@
 import { readFileSync } from 'node:fs';
 import path from 'node:path';
 import { describe, expect, it, vi } from 'vitest';
-import { sharedPath } from '../common/paths.js';
+import { ROOT, sharedPath } from '../common/paths.js';
 import { expectOk, expectOneLineError, runCli, scratch } from './testing.js';
 
 /**
  * `margin-mse model parity` as a user runs it (issue 16).
  *
- * goldens/distilbert-trained (made for issue 16 by make_reference.py, kept beside it): configs/tiny.yaml trained
- * 10 steps from scratch (its best/), a PyTorch float32 reference on inputs cut to 16/48 tokens with padding, and
- * the same reference computed with one deliberate mistake each: q_lin weight of layer 0 transposed, layer 0's
- * sa_layer_norm left out, positions off by one, the attention mask ignored. PyTorch's own float32 differs from
- * float64 by up to 6e-3 (relative) on small bias gradients there, so the unmutated reference must pass.
+ * parity/goldens/distilbert-trained (made for issue 16 by make_reference.py beside it, see its README):
+ * configs/tiny.yaml trained 10 steps from scratch (its best/), a PyTorch float32 reference on inputs cut to
+ * 16/48 tokens with padding, and the same reference computed with one deliberate mistake each: q_lin weight of
+ * layer 0 transposed, layer 0's sa_layer_norm left out, positions off by one, the attention mask ignored.
+ * PyTorch's own float32 differs from float64 by up to 6e-3 (relative) on small bias gradients there, so the
+ * unmutated reference must pass.
  */
 vi.setConfig({ testTimeout: 600_000, hookTimeout: 600_000 }); // cases wait for a CLI slot (cli/testing.ts)
 const s = scratch('model-errors-');
 const TINY = sharedPath('goldens/distilbert-tiny');
-const TRAINED = sharedPath('goldens/distilbert-trained');
+const TRAINED = path.join(ROOT, 'parity', 'goldens', 'distilbert-trained');
 const parity = (model: string, reference: string, backend: string, ...more: string[]) =>
   runCli(['model', 'parity', '--model', model, '--reference', reference, '--backend', backend, ...more]);
 

@@ -6,7 +6,8 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { sharedPath } from '../common/paths.js';
 import { initBackend } from '../models/engine/backend.js';
 import { loadDistilBert } from '../models/weights/hf.js';
-import { readBertDotReference, runBertDotParity, TOL_GRAD, TOL_OUTPUT, type BertDotReference } from './bert-dot.js';
+import { readBertDotReference, runBertDotParity, type BertDotReference } from './bert-dot.js';
+import { TOL_GRAD, TOL_OUTPUT } from './tolerance.js';
 
 /**
  * The BERT_Dot student against PyTorch (goldens/distilbert-tiny): CLS vectors, scores and Margin-MSE loss to
@@ -37,15 +38,14 @@ for (const backend of ['cpu', 'wasm'] as const) {
       // every part of the golden was compared: 3 CLS, 2 scores, loss, global norm, 36 norms, 18 samples, 3 + 36 after Adam
       expect(names.length).toBe(3 + 2 + 1 + 1 + Object.keys(ref.grad_norms!).length + Object.keys(ref.grad_samples!).length + 3 + Object.keys(ref.after_adam_step!.param_samples!).length);
       for (const q of report.quantities) {
-        if (q.note) continue; // noise-driven Adam steps: judged on |diff| <= 2 lr, checked below
+        if (q.note) continue; // after-Adam values judged one by one (parity/tolerance.ts), checked below
         const tol = q.name.startsWith('grad') ? TOL_GRAD : TOL_OUTPUT;
         expect(q.maxRel, q.name).toBeLessThan(tol);
       }
-      // Only the key biases (zero gradient in exact arithmetic) take the noise rule.
-      expect(report.quantities.filter((q) => q.note).map((q) => q.name)).toEqual([
-        'after_adam_step.param transformer.layer.0.attention.k_lin.bias',
-        'after_adam_step.param transformer.layer.1.attention.k_lin.bias',
-      ]);
+      // The key biases' gradients are float noise (zero in exact arithmetic): Adam may step them either way.
+      const noted = report.quantities.filter((q) => q.note).map((q) => q.name);
+      expect(noted).toContain('after_adam_step.param transformer.layer.0.attention.k_lin.bias');
+      expect(noted).toContain('after_adam_step.param transformer.layer.1.attention.k_lin.bias');
       expect(report.ok).toBe(true);
     });
   });

@@ -69,3 +69,22 @@ export function formatReport(r: ParityReport): string {
   lines.push(`${r.ok ? 'PASS' : 'FAIL'} on ${r.backend}: ${r.quantities.length - bad}/${r.quantities.length} quantities within tolerance`);
   return `${lines.join('\n')}\n`;
 }
+
+/**
+ * Compares `ours` with `ref` value by value, each within its own absolute `allow[i]`. maxAbs and maxRel are as
+ * in `compare`; `tol` is the loosest allowance relative to the same scale, so a quantity can be ok with maxRel
+ * above a tighter value's allowance only where that value was allowed more (say so in `note`).
+ */
+export function compareWithin(name: string, ours: ArrayLike<number>, ref: ArrayLike<number>, allow: ArrayLike<number>, note?: string): Quantity {
+  const c = compare(name, ours, ref, 0);
+  if (ours.length !== ref.length) return c;
+  let scale = 0;
+  let ok = true;
+  let loosest = 0;
+  for (let i = 0; i < ref.length; i++) {
+    scale = Math.max(scale, Math.abs(ref[i]));
+    loosest = Math.max(loosest, allow[i]);
+    if (!(Math.abs(ours[i] - ref[i]) <= allow[i])) ok = false;
+  }
+  return { ...c, tol: scale === 0 ? loosest : loosest / scale, ok, ...(note ? { note } : {}) };
+}
