@@ -13,10 +13,17 @@ export function splitTabs(file: string, line: number, text: string, columns: num
 
 const NUMBER = /^[+-]?(?:\d+\.?\d*|\.\d+)(?:[eE][+-]?\d+)?$/;
 
-/** A finite decimal number; rejects '', 'nan', 'inf' and overflow to Infinity. */
+/** The largest finite float32 (2^128 - 2^104): a score beyond it is cached and trained as Infinity. */
+export const FLOAT32_MAX = 3.4028234663852886e38;
+
+/**
+ * A finite decimal number that stays finite as float32 (the data cache and the model compute in float32);
+ * rejects '', 'nan', 'inf', overflow to Infinity, and 1e39 (finite in float64, Infinity in float32).
+ */
 export function parseScore(file: string, line: number, field: string, what: string): number | InputError {
   const v = NUMBER.test(field) ? Number(field) : NaN;
   if (!Number.isFinite(v)) return new InputError(file, line, `${what} as a finite number`, show(field));
+  if (!Number.isFinite(Math.fround(v))) return new InputError(file, line, `${what} within float32 range (|score| <= ${FLOAT32_MAX.toPrecision(8)})`, show(field));
   return v;
 }
 

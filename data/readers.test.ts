@@ -83,6 +83,16 @@ describe('bad input', () => {
     }
   });
 
+  it('rejects scores beyond float32, which the cache would store as Infinity (1e39 is finite in float64)', async () => {
+    for (const s of ['1e39', '-3.5e38']) {
+      const f = file(`1\t2\tq\tp\tn\n2\t${s}\tq\tp\tn\n`);
+      await expect(triples(f, 'text-scores')).rejects.toThrow(`${f}:2: expected neg_score within float32 range (|score| <= 3.4028235e+38), got ${JSON.stringify(s)}`);
+    }
+    // float32's largest value itself, and one that rounds to it, are kept
+    const rows = await triples(file('3.4028234663852886e38\t-3.40282356e38\tq\tp\tn\n'), 'text-scores');
+    expect(rows.map((r) => Math.fround(r.negScore!))).toEqual([-3.4028234663852886e38]);
+  });
+
   it('rejects empty text and empty ids', async () => {
     await expect(all(readIdText(file('1\thello\n2\t  \n')))).rejects.toThrow(/:2: expected a non-empty text, got "  "/);
     await expect(all(readIdText(file('\thello\n')))).rejects.toThrow(/:1: expected a non-empty id without spaces/);

@@ -49,11 +49,13 @@ export async function* readScores(file: string, format: ScoreFormat, opts: { bad
 
 /**
  * A score as text: 8 significant digits keep every float32 teacher score exactly (float32 has ~7.2)
- * while dropping the float64 noise of a mean (2.3333333 rather than 2.3333333333333335).
+ * while dropping the float64 noise of a mean (2.3333333 rather than 2.3333333333333335). A score the data
+ * stage would refuse (not finite in float32, data/fields.ts parseScore) is never written.
  */
-function formatScore(x: number): string {
-  if (!Number.isFinite(x)) throw new Error(`score is not finite: ${x}`);
-  return String(Number(x.toPrecision(8)));
+export function formatScore(x: number): string {
+  const text = String(Number(x.toPrecision(8)));
+  if (!Number.isFinite(Math.fround(Number(text)))) throw new Error(`score ${x} is not finite in float32: data prepare would refuse it`);
+  return text;
 }
 
 export function formatRow(pos: number, neg: number, triple: string): string {
