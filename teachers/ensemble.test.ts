@@ -97,6 +97,23 @@ describe('ensemble', () => {
     expect(await read(out)).toEqual(['2\t0\twhat is x\tx is a letter\tthe sky']);
   });
 
+  it('refuses an --out that is one of the inputs (also through a link), keeping that file', async () => {
+    const a = await file('keep-a.tsv', A);
+    const b = await file('keep-b.tsv', B);
+    const link = path.join(dir, 'link-to-a.tsv');
+    await fsp.symlink(a, link);
+    for (const out of [a, link, path.join(dir, '.', 'keep-a.tsv')]) {
+      await expect(ensemble({ inputs: [a, b], out })).rejects.toThrow(`${out}: --out is the --in file ${a}`);
+    }
+    expect(await read(a)).toEqual(A);
+  });
+
+  it('refuses a score beyond float32 as a bad line (1e39 would average to 5e+38, Infinity in float32)', async () => {
+    const a = await file('big-a.tsv', ['1e39\t0\t10\t100\t200']);
+    const b = await file('big-b.tsv', [B[0]]);
+    await expect(ensemble({ inputs: [a, b], out: path.join(dir, 'big.tsv') })).rejects.toThrow(`${a}:1: expected pos_score within float32 range`);
+  });
+
   it('refuses to mix id and text score files', async () => {
     const a = await file('a.tsv', A);
     const t = await file('ta.tsv', ['1\t2\twhat is x\tx is a letter\tthe sky']);

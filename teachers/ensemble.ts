@@ -1,5 +1,7 @@
+import { promises as fsp } from 'node:fs';
+import path from 'node:path';
 import { ConfigError } from '../common/config.js';
-import { InputError } from '../common/errors.js';
+import { InputError, OutputError } from '../common/errors.js';
 import { withAligned, type AlignMode } from './align.js';
 import { AtomicLineWriter, detectFormat, formatRow, type ScoreFormat } from './score-file.js';
 
@@ -43,8 +45,20 @@ export function ensembleWeights(n: number, method: EnsembleMethod, weights?: num
   return weights.map((w) => w / sum);
 }
 
+/** The file a path names (links followed); its absolute path when it does not exist yet. */
+const identity = (p: string): Promise<string> => fsp.realpath(p).catch(() => path.resolve(p));
+
+/** Refuses an output that is one of the inputs: the atomic rename would replace that teacher's scores. */
+async function refuseInputAsOutput(out: string, inputs: string[]): Promise<void> {
+  const target = await identity(out);
+  for (const file of inputs) {
+    if ((await identity(file)) === target) throw new OutputError(`${out}: --out is the --in file ${file}; refusing to overwrite a teacher's scores (write the ensemble elsewhere)`);
+  }
+}
+
 export async function ensemble(opts: EnsembleOptions): Promise<EnsembleSummary> {
   if (opts.inputs.length < 1) throw new ConfigError('ensemble needs at least one input');
+  await refuseInputAsOutput(opts.out, opts.inputs);
   const weights = ensembleWeights(opts.inputs.length, opts.method ?? 'mean', opts.weights);
   const formats = opts.format ? opts.inputs.map(() => opts.format as ScoreFormat) : await Promise.all(opts.inputs.map(detectFormat));
   const format = formats[0];
