@@ -2,7 +2,7 @@ import { promises as fsp } from 'node:fs';
 import path from 'node:path';
 import type { BadLines } from '../common/errors.js';
 import { InputError } from '../common/errors.js';
-import type { ShardInfo } from './shards.js';
+import { shardMismatch, type ShardInfo } from './shards.js';
 
 export const MANIFEST = 'manifest.json';
 export const CACHE_FORMAT = 'margin-mse-data/2';
@@ -93,7 +93,11 @@ export async function readManifest(cacheDir: string): Promise<Manifest> {
   return m;
 }
 
-/** The existing manifest if it was made from exactly these inputs and all its shards are in place. */
+/**
+ * The existing manifest if it was made from exactly these inputs and all its shards are in place with the
+ * content it lists (sha256: a shard changed in place is rebuilt, not used; a manifest without hashes, from
+ * before they were kept, is rebuilt once).
+ */
 export async function reusable(cacheDir: string, inputs: CacheInputs): Promise<Manifest | null> {
   let m: Manifest;
   try {
@@ -103,8 +107,7 @@ export async function reusable(cacheDir: string, inputs: CacheInputs): Promise<M
   }
   if (JSON.stringify(m.inputs) !== JSON.stringify(inputs)) return null;
   for (const s of [...m.queries.shards, ...m.passages.shards, ...m.groups.shards]) {
-    const size = await fsp.stat(path.join(cacheDir, s.file)).then((st) => st.size, () => -1);
-    if (size !== s.bytes) return null;
+    if (typeof s.sha256 !== 'string' || (await shardMismatch(cacheDir, s)) !== null) return null;
   }
   return m;
 }

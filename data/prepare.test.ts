@@ -10,6 +10,7 @@ import { tempFiles } from '../common/testing.js';
 import { DataConfig } from './config.js';
 import { prepare } from './prepare.js';
 import { describeWait, lockPath, type LockOwner } from './prepare-lock.js';
+import { readTokenShard } from './shards.js';
 import { loadTokenizer, type Tokenizer } from './tokenizer.js';
 import { COLLECTION, TRIPLES, allBatches, fixture as fixtureIn, tokenRow as row } from './testing.js';
 
@@ -50,6 +51,22 @@ describe('prepare (id triples)', () => {
     const rebuilt = await prepare(cfg);
     expect(rebuilt.reused).toBe(false);
     expect(rebuilt.manifest.groups.rows).toBe(40);
+  });
+
+  it('a shard changed in place (same size) is refused when read, and rebuilt by the next prepare', async () => {
+    const cfg = fixture('same-size');
+    const first = await prepare(cfg);
+    const info = first.manifest.passages.shards[0];
+    const file = path.join(cfg.cache_dir, info.file);
+    const original = readFileSync(file);
+    const bytes = Buffer.from(original);
+    bytes[bytes.length >> 1] ^= 0x01; // one bit: same size, so the size check alone let it through
+    writeFileSync(file, bytes);
+    await expect(readTokenShard(cfg.cache_dir, info)).rejects.toThrow(`${file}: expected the content manifest.json lists (sha256 ${info.sha256}): run \`margin-mse data prepare\` again`);
+    const again = await prepare(cfg);
+    expect(again.reused).toBe(false);
+    expect(readFileSync(file).equals(original)).toBe(true);
+    expect(again.manifest.passages.shards[0].sha256).toBe(info.sha256);
   });
 
   it('an unknown pid is an error naming file and line, or skipped and listed', async () => {

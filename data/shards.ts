@@ -1,4 +1,5 @@
-import { promises as fsp } from 'node:fs';
+import { createHash } from 'node:crypto';
+import { createReadStream, promises as fsp } from 'node:fs';
 import path from 'node:path';
 import {
   Field,
@@ -32,7 +33,14 @@ export interface ShardInfo {
   file: string;
   rows: number;
   bytes: number;
+  /** sha256 of the file: a shard changed in place (same size, a flipped token id) is never used. */
+  sha256: string;
 }
+
+const sha256 = (bytes: Uint8Array): string => createHash('sha256').update(bytes).digest('hex');
+
+/** What to do about a shard that is not as manifest.json lists it. */
+export const REBUILD = 'run `margin-mse data prepare` again: it rebuilds a cache whose shards changed';
 
 /** Groups of one query and G passages, flat: group i's passages are `p[i * group .. (i + 1) * group)`. */
 export interface GroupRows {
@@ -60,7 +68,7 @@ function write(dir: string, name: string, fields: Field[], children: Data[], row
   const schema = new Schema(fields);
   const batch = new RecordBatch(schema, makeData({ type: new Struct(fields), length: rows, nullCount: 0, children }));
   const bytes = tableToIPC(new Table([batch]), 'file');
-  return fsp.writeFile(path.join(dir, name), bytes).then(() => ({ file: name, rows, bytes: bytes.length }));
+  return fsp.writeFile(path.join(dir, name), bytes).then(() => ({ file: name, rows, bytes: bytes.length, sha256: sha256(bytes) }));
 }
 
 export function writeTokenShard(dir: string, name: string, ids: string[], table: TokenTable): Promise<ShardInfo> {
@@ -87,10 +95,24 @@ export function writeGroupShard(dir: string, name: string, t: GroupRows): Promis
   return write(dir, name, fields, [makeData({ type: new Int32(), length: t.rows, nullCount: 0, data: t.q }), p, score], t.rows);
 }
 
-/** Reads a shard whole, checking it against the manifest's size and row count first. */
+/**
+ * Why the shard file differs from what manifest.json lists (size, then content), or null when it matches.
+ * Streams the file: `data prepare` checks every shard of a cache before reusing it.
+ */
+export async function shardMismatch(dir: string, info: ShardInfo): Promise<string | null> {
+  const file = path.join(dir, info.file);
+  const size = await fsp.stat(file).then((st) => st.size, () => -1);
+  if (size < 0) return 'missing';
+  if (size !== info.bytes) return `${size} bytes, manifest.json lists ${info.bytes}`;
+  const hash = createHash('sha256');
+  for await (const chunk of createReadStream(file)) hash.update(chunk as Buffer);
+  return hash.digest('hex') === info.sha256 ? null : 'content changed since it was written (sha256 differs from manifest.json)';
+}
+
+/** Reads a shard whole, checking it against the manifest's size, hash and row count first. */
 async function readShard(dir: string, info: ShardInfo): Promise<Table> {
   const file = path.join(dir, info.file);
-  const fix = 'a complete shard as manifest.json lists it (delete the cache folder and run `data prepare` again)';
+  const fix = `a complete shard as manifest.json lists it (${REBUILD})`;
   let bytes: Buffer;
   try {
     bytes = await fsp.readFile(file);
@@ -98,6 +120,8 @@ async function readShard(dir: string, info: ShardInfo): Promise<Table> {
     throw new InputError(file, undefined, fix, (e as Error).message);
   }
   if (bytes.length !== info.bytes) throw new InputError(file, undefined, `${info.bytes} bytes: ${fix}`, `${bytes.length} bytes`);
+  // A same-size change (a flipped token id) would otherwise reach the model as an out-of-range gather.
+  if (sha256(bytes) !== info.sha256) throw new InputError(file, undefined, `the content manifest.json lists (sha256 ${info.sha256}): ${REBUILD}`, 'a file changed since the cache was built');
   let table: Table;
   try {
     table = tableFromIPC(bytes);
