@@ -415,9 +415,10 @@ const encodeCmd: CommandModule<object, EncodeArgs> = {
       .option('shard-size', numberOption('--shard-size', POSITIVE_INT, { describe: 'passages per shard file (default eval.encode.shard_size)' })) as unknown as Argv<EncodeArgs>,
   handler: async (argv) => {
     const part = parseShardFlag(argv.shard);
-    const [{ readIdText }, { encodeOptions }, { encodeCollection }] = await Promise.all([import('../data/tsv.js'), import('../eval/config.js'), import('../eval/vector-index.js')]);
+    const [{ readIdText }, { encodeOptions }, { encodeCollection, modelIdentity }] = await Promise.all([import('../data/tsv.js'), import('../eval/config.js'), import('../eval/vector-index.js')]);
     const { settings, encode, tokenizer, close } = await loadStudent(argv);
-    const opts = encodeOptions(settings, path.resolve(argv.model));
+    // The weights' hash, not the folder, identifies the model: shards of weights changed in place are refused.
+    const opts = encodeOptions(settings, await modelIdentity(argv.model));
     const manifest = await encodeCollection(encode, tokenizer, readIdText(argv.collection), argv.out, {
       ...opts,
       batchSize: argv['batch-size'] ?? opts.batchSize,
@@ -451,16 +452,19 @@ const retrieveCmd: CommandModule<object, RetrieveArgs> = {
       .option('min-rel', minRel()) as unknown as Argv<RetrieveArgs>,
   handler: async (argv) => {
     await refuseOverwrite(argv.out, { '--queries': argv.queries, '--qrels': argv.qrels });
-    const [{ loadIdText }, { retrieveOptions }, { retrieve }, { readIndexManifest }] = await Promise.all([
+    const [{ loadIdText }, { retrieveOptions }, { retrieve }, { checkSameModel, modelIdentity, readIndexManifest }] = await Promise.all([
       import('../data/tsv.js'),
       import('../eval/config.js'),
       import('../eval/retrieve.js'),
       import('../eval/vector-index.js'),
     ]);
-    await readIndexManifest(argv.index); // a missing or wrong --index is one line before the model loads
+    // A missing or wrong --index, or another model than the index's, is one line before the model loads.
+    const manifest = await readIndexManifest(argv.index);
+    const model = await modelIdentity(argv.model);
+    checkSameModel(path.join(argv.index, 'manifest.json'), manifest.config, model, 'retrieve');
     const queries = await loadIdText(argv.queries);
     const { cfg, settings, encode, tokenizer, close } = await loadStudent(argv);
-    const opts = retrieveOptions(settings);
+    const opts = retrieveOptions(settings, model);
     const run = await retrieve(encode, tokenizer, queries, argv.index, {
       ...opts,
       k: argv.k ?? opts.k,

@@ -9,7 +9,7 @@ import { readRun } from '../data/runs.js';
 import { loadTokenizer } from '../data/tokenizer.js';
 import { retrieveOptions, encodeOptions } from '../eval/config.js';
 import { retrieve } from '../eval/retrieve.js';
-import { encodeCollection } from '../eval/vector-index.js';
+import { encodeCollection, modelIdentity } from '../eval/vector-index.js';
 import { generatedCollection } from '../eval/testing.js';
 import { testBackend } from '../models/engine/testing.js';
 import { compareRuns, saveTinyStudent, TEST_VOCAB } from '../models/onnx/testing.js';
@@ -76,8 +76,9 @@ describe('--inference', () => {
     async function* source() {
       for (const p of passages) yield p;
     }
-    await encodeCollection(model, tokenizer, source(), tfjsIndex, { ...encodeOptions(settings, student), shardSize: 12 });
-    const ref = await retrieve(model, tokenizer, queries, tfjsIndex, { ...retrieveOptions(settings), k: 10 });
+    const id = await modelIdentity(student);
+    await encodeCollection(model, tokenizer, source(), tfjsIndex, { ...encodeOptions(settings, id), shardSize: 12 });
+    const ref = await retrieve(model, tokenizer, queries, tfjsIndex, { ...retrieveOptions(settings, id), k: 10 });
     model.dispose();
     const cmp = compareRuns(ref, await readRun(out));
     expect(cmp).toMatchObject({ sameDocs: true, sameRanking: true });

@@ -10,8 +10,9 @@ const settings = {
 describe('eval config → options', () => {
   it('re-ranking, encoding and retrieval tokenize to the data section lengths', () => {
     expect(rerankOptions(settings)).toEqual({ queryMaxLength: 12, passageMaxLength: 36, batchSize: 8, depth: 50 });
-    expect(encodeOptions(settings, 'm')).toEqual({ model: 'm', maxLength: 36, batchSize: 16, shardSize: 100, dtype: 'float16' });
-    expect(retrieveOptions(settings)).toEqual({ k: 10, queryChunk: 256, docChunk: 65_536, queryMaxLength: 12, batchSize: 16 });
+    const id = { model: 'm', weights: 'sha256:0' };
+    expect(encodeOptions(settings, id)).toEqual({ model: 'm', weights: 'sha256:0', maxLength: 36, batchSize: 16, shardSize: 100, dtype: 'float16' });
+    expect(retrieveOptions(settings, id)).toEqual({ model: id, k: 10, queryChunk: 256, docChunk: 65_536, queryMaxLength: 12, batchSize: 16 });
   });
 
   it('has one default measure list and no lengths of its own', () => {

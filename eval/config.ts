@@ -1,6 +1,6 @@
 import { z } from 'zod';
 import type { DataConfig } from '../data/config.js';
-import type { EncodeOptions } from './vector-index.js';
+import type { EncodeOptions, ModelIdentity } from './vector-index.js';
 import { DEFAULT_MEASURES } from './measures.js';
 import type { RerankOptions } from './rerank.js';
 import type { RetrieveOptions } from './retrieve.js';
@@ -83,13 +83,13 @@ export function rerankOptions(c: EvalSettings): RerankOptions {
 }
 
 /** Options for eval/vector-index.ts's encodeCollection; `model` identifies the encoder in the index's manifest. */
-export function encodeOptions(c: EvalSettings, model: string): EncodeOptions {
+export function encodeOptions(c: EvalSettings, model: ModelIdentity): EncodeOptions {
   const e = c.eval.encode;
-  return { model, maxLength: c.data.passage_max_length, batchSize: e.batch_size, shardSize: e.shard_size, dtype: e.dtype };
+  return { ...model, maxLength: c.data.passage_max_length, batchSize: e.batch_size, shardSize: e.shard_size, dtype: e.dtype };
 }
 
-/** Options for eval/retrieve.ts: queries are embedded in batches of `eval.encode.batch_size`. */
-export function retrieveOptions(c: EvalSettings): RetrieveOptions {
+/** Options for eval/retrieve.ts: queries are embedded by `model` (the index's) in batches of `eval.encode.batch_size`. */
+export function retrieveOptions(c: EvalSettings, model: ModelIdentity): RetrieveOptions {
   const r = c.eval.retrieve;
-  return { k: r.k, queryChunk: r.query_chunk, docChunk: r.doc_chunk, queryMaxLength: c.data.query_max_length, batchSize: c.eval.encode.batch_size };
+  return { model, k: r.k, queryChunk: r.query_chunk, docChunk: r.doc_chunk, queryMaxLength: c.data.query_max_length, batchSize: c.eval.encode.batch_size };
 }

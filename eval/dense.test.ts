@@ -11,6 +11,9 @@ import { testBackend } from '../models/engine/testing.js';
 import { loadTokenizer, type Tokenizer } from '../data/tokenizer.js';
 import { embedTexts } from './embed.js';
 import { encodeCollection, readIndexManifest } from './vector-index.js';
+
+/** The stand-in encoder's identity in index manifests (a real model folder's is its path and weights hash). */
+const MEAN_POOL = { model: 'mean-pool', weights: 'mean-pool' };
 import { rerank } from './rerank.js';
 import { ExactSearch, retrieve, scanScores, selectionFor } from './retrieve.js';
 import { TopK } from './topk.js';
@@ -110,11 +113,11 @@ describe('ExactSearch', () => {
 describe('encode + retrieve', () => {
   it('encodes in resumable shards split across two parts and retrieves the exact top-k', async () => {
     const dir = mkdtempSync(path.join(tmpdir(), 'index-'));
-    const opts = { model: 'mean-pool', maxLength: 64, batchSize: 8, shardSize: 16, dtype: 'float32' as const };
+    const opts = { ...MEAN_POOL, maxLength: 64, batchSize: 8, shardSize: 16, dtype: 'float32' as const };
     const first = await encodeCollection(model, tokenizer, toAsync(passages), dir, { ...opts, part: { part: 0, of: 2 } });
     expect(first).toMatchObject({ rows: 50, shardCount: 4, complete: false, dim: 16 });
     expect(first.shards.map((s) => s.index)).toEqual([0, 2]);
-    const retrieveOpts = { k: 5, queryChunk: 2, docChunk: 10, queryMaxLength: 30, batchSize: 8 };
+    const retrieveOpts = { model: MEAN_POOL, k: 5, queryChunk: 2, docChunk: 10, queryMaxLength: 30, batchSize: 8 };
     await expect(retrieve(model, tokenizer, queries, dir, retrieveOpts)).rejects.toThrow('2 of 4 shards');
     const events: [number, boolean][] = [];
     const second = await encodeCollection(model, tokenizer, toAsync(passages), dir, { ...opts, onShard: (i, skipped) => events.push([i.index, skipped]) });
@@ -131,15 +134,24 @@ describe('encode + retrieve', () => {
     events.length = 0;
     await encodeCollection(model, tokenizer, toAsync(passages), dir, { ...opts, onShard: (i, skipped) => events.push([i.index, skipped]) });
     expect(events).toEqual([[0, true], [1, false], [2, true], [3, true]]);
-    await expect(encodeCollection(model, tokenizer, toAsync(passages), dir, { ...opts, maxLength: 32 })).rejects.toThrow('use another folder');
+    await expect(encodeCollection(model, tokenizer, toAsync(passages), dir, { ...opts, maxLength: 32 })).rejects.toThrow('use another --out for other settings');
+    // Another model's vectors (weights changed in place: same folder, another hash) never join the index, and
+    // its queries are not searched against it.
+    const other = { ...MEAN_POOL, weights: 'sha256:other' };
+    const manifest = path.join(dir, 'manifest.json');
+    await expect(encodeCollection(model, tokenizer, toAsync(passages), dir, { ...opts, ...other })).rejects.toThrow(`${manifest}: expected the model this index was encoded with (mean-pool, weights mean-pool…) to encode more of it`);
+    await expect(retrieve(model, tokenizer, queries, dir, { ...retrieveOpts, model: other })).rejects.toThrow(`${manifest}: expected the model this index was encoded with`);
+    // The same weights from another folder are the same model.
+    await encodeCollection(model, tokenizer, toAsync(passages), dir, { ...opts, model: '/elsewhere/mean-pool' });
+    await retrieve(model, tokenizer, queries, dir, { ...retrieveOpts, model: { ...MEAN_POOL, model: '/elsewhere' } });
   });
 
   it('writes float16 shards at half the size with nearly the same ranking', async () => {
     const dir = mkdtempSync(path.join(tmpdir(), 'index16-'));
-    const m = await encodeCollection(model, tokenizer, toAsync(passages), dir, { model: 'mean-pool', maxLength: 64, batchSize: 8, shardSize: 100, dtype: 'float16' });
+    const m = await encodeCollection(model, tokenizer, toAsync(passages), dir, { ...MEAN_POOL, maxLength: 64, batchSize: 8, shardSize: 100, dtype: 'float16' });
     expect(existsSync(path.join(dir, m.shards[0].vectors))).toBe(true);
     expect((await readIndexManifest(dir)).shards[0].vectors).toBe('shard-00000.f16');
-    const run = await retrieve(model, tokenizer, queries, dir, { k: 1, queryChunk: 8, docChunk: 64, queryMaxLength: 30, batchSize: 8 });
+    const run = await retrieve(model, tokenizer, queries, dir, { model: MEAN_POOL, k: 1, queryChunk: 8, docChunk: 64, queryMaxLength: 30, batchSize: 8 });
     const expected = await bruteForce(1);
     for (const [qid, docs] of run) expect(docs[0].docno).toBe(expected.get(qid)![0]);
   });
@@ -174,9 +186,9 @@ describe('with DistilBert.random', () => {
     const all: Run = new Map([...queries.keys()].map((q) => [q, docs.map((d) => ({ docno: d.id, score: 0 }))]));
     const reranked = await rerank(bert, tokenizer, queries, texts, all, { queryMaxLength: 16, passageMaxLength: 24, batchSize: 8 });
     const dir = mkdtempSync(path.join(tmpdir(), 'index-bert-'));
-    await encodeCollection(bert, tokenizer, toAsync(docs), dir, { model: 'random', maxLength: 24, batchSize: 8, shardSize: 7, dtype: 'float32' });
+    await encodeCollection(bert, tokenizer, toAsync(docs), dir, { model: 'random', weights: 'random', maxLength: 24, batchSize: 8, shardSize: 7, dtype: 'float32' });
     const before = tf.memory().numTensors;
-    const dense = await retrieve(bert, tokenizer, queries, dir, { k: 3, queryChunk: 2, docChunk: 5, queryMaxLength: 16, batchSize: 8 });
+    const dense = await retrieve(bert, tokenizer, queries, dir, { model: { model: 'random', weights: 'random' }, k: 3, queryChunk: 2, docChunk: 5, queryMaxLength: 16, batchSize: 8 });
     expect(tf.memory().numTensors).toBe(before);
     for (const [qid, docsOut] of dense) {
       const expected = [...reranked.get(qid)!].sort((a, b) => b.score - a.score).slice(0, 3);

@@ -59,7 +59,7 @@ describe('the student on ONNX Runtime and on tfjs', () => {
 
   it('encodes an index and retrieves alike', async () => {
     const dirs = { tfjs: path.join(tmp.dir, 'tfjs'), onnx: path.join(tmp.dir, 'onnx') };
-    const opts = { model: 'tiny', maxLength: 32, batchSize: 16, shardSize: 15, dtype: 'float32' as const };
+    const opts = { model: 'tiny', weights: 'tiny', maxLength: 32, batchSize: 16, shardSize: 15, dtype: 'float32' as const };
     async function* source() {
       for (const p of passages) yield p;
     }
@@ -74,7 +74,7 @@ describe('the student on ONNX Runtime and on tfjs', () => {
     expect(va.length).toBe(passages.length * 32);
     expect(compare('vectors', vb, va, TOL).maxRel).toBeLessThan(TOL);
 
-    const ropts = { k: 10, queryChunk: 3, docChunk: 16, queryMaxLength: 16, batchSize: 8 };
+    const ropts = { model: { model: 'tiny', weights: 'tiny' }, k: 10, queryChunk: 3, docChunk: 16, queryMaxLength: 16, batchSize: 8 };
     const a = await retrieve(tfjs.encode, tokenizer, queries, dirs.tfjs, ropts);
     const b = await retrieve(onnx.encode, tokenizer, queries, dirs.onnx, ropts);
     expect(compareRuns(a, b)).toEqual({ sameDocs: true, maxRel: expect.any(Number), sameRanking: true });

@@ -1,9 +1,10 @@
 import * as tf from '@tensorflow/tfjs-core';
 import type { BackendWasm } from '@tensorflow/tfjs-backend-wasm';
+import path from 'node:path';
 import { ConfigError } from '../common/errors.js';
 import type { Run } from '../data/runs.js';
 import { embedTexts, type Encoder, type TextTokenizer } from './embed.js';
-import { loadVectorShard, readIndexManifest } from './vector-index.js';
+import { checkSameModel, loadVectorShard, readIndexManifest, type ModelIdentity } from './vector-index.js';
 import { TopK } from './topk.js';
 
 export interface SearchOptions {
@@ -189,6 +190,8 @@ export function scanScores(values: Float32Array, n: number, heaps: TopK[], offse
  * and returns the exact top-k run by inner product.
  */
 export interface RetrieveOptions extends SearchOptions {
+  /** The query encoder's weights (vector-index.ts modelIdentity): must be the index's. */
+  model: ModelIdentity;
   queryMaxLength: number;
   /** Queries per encoder call. */
   batchSize: number;
@@ -197,9 +200,11 @@ export interface RetrieveOptions extends SearchOptions {
 
 export async function retrieve(model: Encoder, tokenizer: TextTokenizer, queries: Map<string, string>, indexDir: string, opts: RetrieveOptions): Promise<Run> {
   const manifest = await readIndexManifest(indexDir);
+  const manifestFile = path.join(indexDir, 'manifest.json');
   if (!manifest.complete) {
     throw new ConfigError(`${indexDir}/manifest.json: ${manifest.shards.length} of ${manifest.shardCount} shards are encoded; finish eval encode first (every --shard part)`);
   }
+  checkSameModel(manifestFile, manifest.config, opts.model, 'retrieve');
   const qids = [...queries.keys()];
   const q = await embedTexts(model, tokenizer, [...queries.values()], opts.queryMaxLength, opts.batchSize); // [nq, dim]
   if (q.dim !== manifest.dim) throw new ConfigError(`${indexDir}: query vectors have dim ${q.dim}, the index ${manifest.dim}: was it encoded with another model?`);

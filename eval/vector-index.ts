@@ -1,7 +1,9 @@
-import { promises as fsp } from 'node:fs';
+import { createHash } from 'node:crypto';
+import { createReadStream, existsSync, promises as fsp } from 'node:fs';
 import path from 'node:path';
 import { makeDir, writeFileAtomic, writeJsonAtomic } from '../common/atomic.js';
-import { ConfigError, InputError } from '../common/errors.js';
+import { InputError } from '../common/errors.js';
+import { WEIGHT_FILES } from '../models/weights/folder.js';
 import { embedTexts, type Encoder, type TextTokenizer } from './embed.js';
 import { decodeHalf, encodeHalf } from './float16.js';
 
@@ -23,9 +25,28 @@ export interface VectorShard {
   ids: string;
 }
 
+/**
+ * Which encoder made the vectors: `model` names it (its folder) for messages, `weights` is what decides the
+ * vectors (the sha256 of its weight file, `modelIdentity`): a folder whose weights were replaced in place is
+ * another model, and a copy of the same weights elsewhere is the same one.
+ */
+export interface ModelIdentity {
+  model: string;
+  weights: string;
+}
+
+/** The identity of a model folder: its path and the sha256 of the weight file a loader reads (models/weights/folder.ts). */
+export async function modelIdentity(dir: string): Promise<ModelIdentity> {
+  const file = WEIGHT_FILES.map((name) => path.join(dir, name)).find((f) => existsSync(f));
+  if (!file) throw new InputError(dir, undefined, `a model folder with ${WEIGHT_FILES.join(' or ')}`, 'neither file');
+  const hash = createHash('sha256');
+  for await (const chunk of createReadStream(file)) hash.update(chunk as Buffer);
+  return { model: path.resolve(dir), weights: `sha256:${hash.digest('hex')}` };
+}
+
 export interface IndexManifest {
-  /** Everything that decides the vectors: a resumed run must match it. */
-  config: { model: string; maxLength: number; shardSize: number; dtype: VectorDtype };
+  /** Everything that decides the vectors: a resumed run must match it (the model folder's path aside). */
+  config: ModelIdentity & { maxLength: number; shardSize: number; dtype: VectorDtype };
   dim: number;
   /** Collection rows and shards seen by the last process to finish. */
   rows: number;
@@ -35,9 +56,7 @@ export interface IndexManifest {
   complete: boolean;
 }
 
-export interface EncodeOptions {
-  /** Identifies the model in the manifest (e.g. its folder). */
-  model: string;
+export interface EncodeOptions extends ModelIdentity {
   maxLength: number;
   batchSize: number;
   shardSize: number;
@@ -63,14 +82,21 @@ export async function encodeCollection(
   outDir: string,
   opts: EncodeOptions,
 ): Promise<IndexManifest> {
-  const config = { model: opts.model, maxLength: opts.maxLength, shardSize: opts.shardSize, dtype: opts.dtype };
+  const config = { model: opts.model, weights: opts.weights, maxLength: opts.maxLength, shardSize: opts.shardSize, dtype: opts.dtype };
   await makeDir(outDir);
+  const manifestFile = path.join(outDir, 'manifest.json');
   const previous = await readIndexManifest(outDir).catch(() => undefined);
-  if (previous && JSON.stringify(previous.config) !== JSON.stringify(config)) {
-    throw new ConfigError(`${path.join(outDir, 'manifest.json')}: made with ${JSON.stringify(previous.config)}, now ${JSON.stringify(config)}; use another folder`);
+  if (previous) {
+    // Resuming (or another --shard part): every shard must come from the same weights and settings.
+    checkSameModel(manifestFile, previous.config, config, 'encode');
+    const { model: _a, weights: _b, ...was } = previous.config;
+    const { model: _c, weights: _d, ...now } = config;
+    if (JSON.stringify(was) !== JSON.stringify(now)) {
+      throw new InputError(manifestFile, undefined, `the settings this index was encoded with, ${JSON.stringify(was)} (use another --out for other settings)`, JSON.stringify(now));
+    }
   }
   const { part = 0, of = 1 } = opts.part ?? {};
-  if (!(Number.isInteger(part) && Number.isInteger(of) && part >= 0 && part < of)) throw new ConfigError(`--shard ${part}/${of}: expected i/n with 0 ≤ i < n`);
+  if (!(Number.isInteger(part) && Number.isInteger(of) && part >= 0 && part < of)) throw new InputError('--shard', undefined, 'i/n with 0 <= i < n', `${part}/${of}`);
 
   let rows = 0;
   let ids: string[] = [];
@@ -113,6 +139,21 @@ export async function encodeCollection(
   const manifest: IndexManifest = { config, dim: shards[0]?.dim ?? 0, rows, shardCount: shard, shards, complete: shards.length === shard };
   await writeJsonAtomic(path.join(outDir, 'manifest.json'), manifest);
   return manifest;
+}
+
+/**
+ * Refuses an encoder other than the one the index was made with (`doing` says what was asked): vectors of two
+ * models in one index, or queries of one model against passages of another, rank by nonsense.
+ */
+export function checkSameModel(manifestFile: string, index: ModelIdentity, now: ModelIdentity, doing: 'encode' | 'retrieve'): void {
+  if (index.weights === now.weights) return;
+  const short = (w: string | undefined) => (w === undefined ? 'weights not recorded' : `weights ${w.slice(0, 19)}…`);
+  throw new InputError(
+    manifestFile,
+    undefined,
+    `the model this index was encoded with (${index.model}, ${short(index.weights)}) to ${doing === 'encode' ? 'encode more of it' : 'retrieve from it'}`,
+    `${now.model} with ${short(now.weights)}: another model, or its weights changed in place (${doing === 'encode' ? 'encode into another --out' : "retrieve with the index's model, or encode an index with this one"})`,
+  );
 }
 
 export async function readIndexManifest(dir: string): Promise<IndexManifest> {

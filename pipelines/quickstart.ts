@@ -12,7 +12,7 @@ import { loadIdText, readIdText } from '../data/tsv.js';
 import { resolveVocab } from '../data/config.js';
 import { encodeOptions, rerankOptions, retrieveOptions } from '../eval/config.js';
 import { studentEncoder } from '../eval/embed.js';
-import { encodeCollection } from '../eval/vector-index.js';
+import { encodeCollection, modelIdentity } from '../eval/vector-index.js';
 import { buildReport, reportMarkdown, writeReport, type Report } from '../eval/report.js';
 import { rerank } from '../eval/rerank.js';
 import { retrieve } from '../eval/retrieve.js';
@@ -110,8 +110,9 @@ export async function runQuickstart(o: QuickstartOptions): Promise<QuickstartRes
   const reranked = await rerank(encoder.encode, tokenizer, dev.queries, collection, dev.bm25, rerankOptions(config));
   const indexDir = path.join(outDir, 'index');
   await fsp.rm(indexDir, { recursive: true, force: true });
-  await encodeCollection(encoder.encode, tokenizer, readIdText(f.collection), indexDir, encodeOptions(config, path.join(runDir, 'best')));
-  const retrieved = await retrieve(encoder.encode, tokenizer, dev.queries, indexDir, retrieveOptions(config));
+  const bestId = await modelIdentity(path.join(runDir, 'best'));
+  await encodeCollection(encoder.encode, tokenizer, readIdText(f.collection), indexDir, encodeOptions(config, bestId));
+  const retrieved = await retrieve(encoder.encode, tokenizer, dev.queries, indexDir, retrieveOptions(config, bestId));
   await writeRun(path.join(outDir, 'runs', 'student.rerank.dev.trec'), reranked, 'student-rerank');
   await writeRun(path.join(outDir, 'runs', 'student.retrieve.dev.trec'), retrieved, 'student-retrieve');
 
