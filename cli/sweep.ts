@@ -46,6 +46,8 @@ const run: CommandModule<object, Args> = {
     if (res.interrupted) process.exit(130);
     process.stderr.write(`sweep: ${res.ran} ran (${res.failed} failed), ${res.skipped} already complete\n`);
     if (res.summary) process.stdout.write(`${readFileSync(res.summary.files.markdown, 'utf8')}\n`);
+    const missing = res.summary && (await import('../sweep/summary.js')).missingMetric(sweep, res.summary.rows);
+    if (missing) process.stderr.write(`sweep: warning: ${missing}, then run sweep summarize\n`);
     if (res.failed > 0) process.exitCode = 1;
   },
 };
@@ -55,9 +57,10 @@ const plan: CommandModule<object, Args> = {
   describe: 'print one self-contained shell command per run (Slurm array task N = line N)',
   builder: (y) => withConfig(y).option('pending', { type: 'boolean', default: false, describe: 'only runs without summary.json' }) as Argv<Args>,
   handler: async (argv) => {
-    const [{ loadSweep }, { isDone, planCommands, planRuns }] = await Promise.all([import('../sweep/config.js'), import('../sweep/runs.js')]);
+    const [{ loadSweep }, { isDone, planCommands, planRuns }, { validateRuns }] = await Promise.all([import('../sweep/config.js'), import('../sweep/runs.js'), import('../sweep/validate.js')]);
     const sweep = await loadSweep(argv.config);
     let runs = planRuns(sweep);
+    await validateRuns(sweep, runs); // as sweep run does: a scheduler must not get a command that cannot start
     if (argv.pending) runs = (await Promise.all(runs.map(async (r) => ((await isDone(r)) ? null : r)))).filter((r) => r !== null);
     for (const line of planCommands(sweep, runs)) process.stdout.write(`${line}\n`);
   },
@@ -68,8 +71,11 @@ const summarize: CommandModule<object, Args> = {
   describe: 'collect the runs results into summary.md / .csv / .json and a chart',
   builder: (y) => withConfig(y) as Argv<Args>,
   handler: async (argv) => {
-    const [{ loadSweep }, { writeSummary }] = await Promise.all([import('../sweep/config.js'), import('../sweep/summary.js')]);
-    const s = await writeSummary(await loadSweep(argv.config));
+    const [{ loadSweep }, { missingMetric, writeSummary }, { ConfigError }] = await Promise.all([import('../sweep/config.js'), import('../sweep/summary.js'), import('../common/errors.js')]);
+    const sweep = await loadSweep(argv.config);
+    const s = await writeSummary(sweep);
+    const missing = missingMetric(sweep, s.rows);
+    if (missing) throw new ConfigError(missing); // the table would only say no-metric for every run
     process.stdout.write(`${readFileSync(s.files.markdown, 'utf8')}\n`);
     process.stderr.write(`sweep: wrote ${Object.values(s.files).join(', ')}\n`);
   },

@@ -10,12 +10,16 @@ import { ConfigError, parseConfig } from '../common/config.js';
  * a list meaning "pick one" and `{min, max, log?, int?}` a uniform (or log-uniform) range. A listed value may
  * itself be a list or mapping (e.g. `train.loss: [margin-mse, [{name: margin-mse}, {name: in-batch}]]`).
  */
-const Range = z.strictObject({
-  min: z.number(),
-  max: z.number(),
-  log: z.boolean().default(false),
-  int: z.boolean().default(false),
-});
+const Range = z
+  .strictObject({
+    min: z.number(),
+    max: z.number(),
+    log: z.boolean().default(false),
+    int: z.boolean().default(false),
+  })
+  .refine((r) => r.min <= r.max, { message: 'min must not be above max' })
+  // log(min) of 0 or less draws NaN for every run
+  .refine((r) => !r.log || r.min > 0, { message: 'a log range needs min > 0' });
 const Scalar = z.union([z.number(), z.string(), z.boolean()]);
 /** A list or mapping as a value, e.g. a weighted loss mix for `train.loss`: passed to the run as YAML. */
 const Structured = z.union([z.array(z.unknown()), z.record(z.string(), z.unknown())]);

@@ -4,13 +4,14 @@ import os from 'node:os';
 import path from 'node:path';
 import PQueue from 'p-queue';
 import { makeDir, writeFileAtomic, writeJsonAtomic } from '../common/atomic.js';
-import { ConfigError, loadConfig } from '../common/config.js';
-import { Config } from '../pipelines/config.js';
+import { ConfigError } from '../common/config.js';
+import type { Config } from '../pipelines/config.js';
 import { prepare } from '../data/prepare.js';
 import { THREADS_ENV } from '../models/engine/threads.js';
 import type { SweepConfig } from './config.js';
 import { isDone, planRuns, sweepDir, trainCommand, type PlannedRun, type RunCommand } from './runs.js';
 import { writeSummary, type SweepSummary } from './summary.js';
+import { validateRuns } from './validate.js';
 
 export type SweepEvent =
   | { type: 'skip'; run: string; reason: string }
@@ -50,7 +51,7 @@ export async function runSweep(sweep: SweepConfig, opts: SweepOptions = {}): Pro
   const runs = planRuns(sweep);
   const dir = sweepDir(sweep);
   // A typo in a key fails here, for every run, before hours are spent on the first ones.
-  const configs = opts.validate ?? true ? await Promise.all(runs.map((run) => loadConfig(Config, sweep.base, run.sets))) : [];
+  const configs = opts.validate ?? true ? await validateRuns(sweep, runs) : [];
   if (opts.prepare ?? true) await prepareOnce(configs, opts.onEvent);
   await makeDir(path.join(dir, 'logs'));
   await writeJsonAtomic(path.join(dir, 'sweep.json'), { ...sweep, runs: runs.map((r) => ({ name: r.name, values: r.values })) });

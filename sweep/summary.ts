@@ -47,6 +47,18 @@ export async function collect(sweep: SweepConfig): Promise<SummaryRow[]> {
   return rows;
 }
 
+/**
+ * Why the summary has no result although runs finished: the metric path names nothing in their summary.json
+ * (a typo such as `best.mrr` for `best.value`), so every finished run shows `no-metric`. Null when any run
+ * has the metric or none has finished.
+ */
+export function missingMetric(sweep: SweepConfig, rows: SummaryRow[]): string | null {
+  const finished = rows.filter((r) => r.status !== 'pending');
+  if (finished.length === 0 || finished.some((r) => r.status === 'done')) return null;
+  const example = path.join(sweepDir(sweep), finished[0].run, DONE_FILE);
+  return `${sweep.file}: metric.path '${sweep.metric.path}' is not a number in the summary.json of any of the ${finished.length} finished runs (e.g. ${example}); set metric.path to a number there, such as best.value`;
+}
+
 const csvField = (s: string) => (/[",\n]/.test(s) ? `"${s.replace(/"/g, '""')}"` : s);
 const fmt = (m: number | null) => (m === null ? '' : m.toFixed(4));
 
