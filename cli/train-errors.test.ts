@@ -28,6 +28,14 @@ const summaryOf = (r: CliResult) => JSON.parse(r.stdout) as { status: string; st
 const train = (outDir: string, name: string, more: Record<string, string | number> = {}, extra: string[] = []) =>
   runCli(['train', '--config', 'configs/tiny.yaml', ...sets(outDir, name, more), ...extra], { timeoutMs: 300_000 });
 
+/**
+ * `train --resume` as a user types it: the run folder, nothing else (the run's config.yaml has the rest; a --set
+ * given on resume is an override, applied or refused, so the cases above that repeat every --set of the
+ * trained run do so with its values).
+ */
+const resume = (outDir: string, name: string) =>
+  runCli(['train', '--resume', '--set', `run.out_dir=${outDir}`, '--set', `run.name=${name}`], { timeoutMs: 300_000 });
+
 /** A copy of a run folder (default: the trained run) as `<dir>/<name>`, its config.yaml pointing at the copy. */
 function copyRun(dir: string, name: string, edit: (yaml: string) => string = (y) => y, from = run): string {
   const to = path.join(dir, name);
@@ -220,7 +228,7 @@ describe('train --resume', () => {
     const copy = path.join(dir, 'copy');
     cpSync(original, copy, { recursive: true }); // its config.yaml still names 'orig'
     const before = readdirSync(original).sort();
-    const r = await train(dir, 'copy', {}, ['--resume']);
+    const r = await resume(dir, 'copy');
     expectExit0(r);
     expect(readdirSync(original).sort()).toEqual(before);
     expect(readdirSync(copy)).toEqual(expect.arrayContaining(['step-00000008', 'summary.json']));
@@ -230,7 +238,7 @@ describe('train --resume', () => {
   it('progress after a resume shows a believable rate (was: 2000000000.0 step/s)', async () => {
     const dir = s.at('resume-rate');
     copyRun(dir, 'x', undefined, await interruptedRun());
-    const r = await train(dir, 'x', {}, ['--resume']);
+    const r = await resume(dir, 'x');
     expectExit0(r);
     expect(summaryOf(r).steps).toBe(8);
     const rates = linesOf(r.stderr).flatMap((l) => {
@@ -246,7 +254,7 @@ describe('train --resume', () => {
     const dir = s.at('resume-finished');
     const x = copyRun(dir, 'x', (y) => y.replace(/max_steps: 2$/m, 'max_steps: 4'));
     rmSync(path.join(x, 'summary.json'));
-    const r = await train(dir, 'x', {}, ['--resume']);
+    const r = await resume(dir, 'x');
     if (r.code === 0) {
       expect(summaryOf(r).steps).toBe(4);
       expectOk(r);
@@ -256,7 +264,7 @@ describe('train --resume', () => {
   it('a config.yaml edited to another model size is refused on resume, naming it and the checkpoint (was: silently ignored)', async () => {
     const dir = s.at('resume-edited-dim');
     copyRun(dir, 'x', (y) => y.replace(/^( {2}dim:) 32$/m, '$1 64'));
-    const r = await train(dir, 'x', {}, ['--resume']);
+    const r = await resume(dir, 'x');
     expectOneLineError(r, 'dim', 'config.yaml', 'config.json');
   });
 
@@ -268,7 +276,7 @@ describe('train --resume', () => {
     const bytes = readFileSync(weights);
     bytes[bytes.length - 1] ^= 0xff;
     writeFileSync(weights, bytes);
-    const r = await train(dir, 'x', {}, ['--resume']);
+    const r = await resume(dir, 'x');
     expectOneLineError(r, 'step-00000002');
     expect(readFileSync(weights).equals(bytes)).toBe(true);
   });

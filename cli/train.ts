@@ -103,7 +103,7 @@ const command: CommandModule = {
     const config = await loadConfig(Config, argv.config as string | undefined, (argv.set as string[]) ?? []);
     const { stop, loopStarted } = stopOnSignals();
     // A run stopped on purpose (NaN/Inf) throws a NonFiniteError: a UserError, one line from cli/main.ts.
-    const summary = await train(config, { resume: argv.resume as boolean, command: ['margin-mse', ...process.argv.slice(2)].join(' '), stop, onLoopStart: loopStarted });
+    const summary = await train(config, { resume: argv.resume as boolean, sets: (argv.set as string[]) ?? [], command: ['margin-mse', ...process.argv.slice(2)].join(' '), stop, onLoopStart: loopStarted });
     process.stdout.write(`${JSON.stringify(summary, null, 2)}\n`);
     if (summary.status === 'interrupted') process.exitCode = 130;
   },

@@ -14,6 +14,10 @@ export interface LockOwner {
 export interface LockOptions {
   /** Called when the lock is held by another process, then every `reportEvery` ms while waiting. */
   onWait?: (owner: LockOwner | null, lockFile: string) => void;
+  /** Do not wait for a live holder: throw this error instead (a run folder is not shared, a cache is). */
+  failIfHeld?: (owner: LockOwner | null, lockFile: string) => Error;
+  /** What the locked folder is, for the error when its lock cannot be made (default 'the cache'). */
+  what?: string;
   pollMs?: number;
   reportEvery?: number;
 }
@@ -35,9 +39,9 @@ export const lockPath = (cacheDir: string) => path.join(path.dirname(cacheDir), 
  */
 export async function lockCache(cacheDir: string, opts: LockOptions = {}): Promise<() => Promise<void>> {
   const file = lockPath(cacheDir);
-  // Named by the cache the user asked for: the lock file beside it is an implementation detail.
+  // Named by the folder the user asked for: the lock file beside it is an implementation detail.
   const cannotLock = (e: unknown): never => {
-    throw new OutputError(`${cacheDir}: cannot create the cache here (its lock file ${file}: ${e instanceof OutputError ? e.message : fsErrorText(e)})`);
+    throw new OutputError(`${cacheDir}: cannot create ${opts.what ?? 'the cache'} here (its lock file ${file}: ${e instanceof OutputError ? e.message : fsErrorText(e)})`);
   };
   await makeDir(path.dirname(file)).catch(cannotLock);
   const me: LockOwner = { pid: process.pid, host: os.hostname(), since: new Date().toISOString() };
@@ -64,6 +68,7 @@ export async function lockCache(cacheDir: string, opts: LockOptions = {}): Promi
       await takeOver(file, held);
       continue;
     }
+    if (opts.failIfHeld) throw opts.failIfHeld(held, file);
     if (Date.now() - lastReport >= (opts.reportEvery ?? 30_000)) {
       lastReport = Date.now();
       opts.onWait?.(held, file);

@@ -4,6 +4,8 @@ import path from 'node:path';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { applySets, parseConfig } from '../common/config.js';
 import { Config } from './config.js';
+import { resolveVocab } from '../data/config.js';
+import { lockCache } from '../data/prepare-lock.js';
 import { loadDistilBert } from '../models/weights/hf.js';
 import { generate } from '../quickstart/generate.js';
 import { latestCheckpoint } from '../train/checkpoint.js';
@@ -41,7 +43,7 @@ describe('train() end to end on a generated MS MARCO-shaped dataset', () => {
     expect(await fsp.readFile(path.join(runDir, 'command.txt'), 'utf8')).toBe('margin-mse train test\n');
     expect(await fsp.readFile(path.join(runDir, 'config.yaml'), 'utf8')).toMatch(/max_steps: 2/);
     expect(await latestCheckpoint(runDir)).toBe(path.join(runDir, 'step-00000002'));
-    await expect(train(config, { log: () => {} })).rejects.toThrow(/already holds checkpoints: pass --resume/);
+    await expect(train(config, { log: () => {} })).rejects.toThrow(/already holds checkpoints \(step-00000002\): pass --resume/);
 
     const out = await exportRun(runDir, path.join(dir, 'export'));
     expect((await fsp.readdir(out)).sort()).toEqual(expect.arrayContaining(['config.json', 'model.safetensors', 'vocab.txt', 'tokenizer_config.json']));
@@ -89,6 +91,47 @@ describe('train() end to end on a generated MS MARCO-shaped dataset', () => {
       expect(Object.keys(rows[0].terms)).toEqual(variant === 'groups' ? ['margin_mse', 'in_batch_scale1'] : ['margin_mse']);
     });
   }
+
+  it('a run folder: best/ has vocab.txt, is locked while training, and --resume applies or refuses each override', async () => {
+    const dir = await fsp.mkdtemp(path.join(os.tmpdir(), 'trainer-folder-'));
+    const sets = [
+      `data.collection=${f.collection}`, `data.queries=${f.queriesTrain}`, `data.triples=${f.trainScores}`, `data.cache_dir=${dir}/cache`,
+      'data.query_max_length=12', 'data.passage_max_length=24', `train.validation.queries=${f.queriesVal}`, `train.validation.qrels=${f.qrelsVal}`,
+      `train.validation.candidates=${f.bm25Val}`, `train.validation.collection=${f.collection}`, 'train.validation.every=2',
+      'train.batch_size=4', 'train.lr=1e-3', 'train.max_steps=2', 'train.checkpoint_every=2', `run.out_dir=${dir}/runs`, 'run.name=r', 'run.backend=cpu',
+    ];
+    const config = parseConfig(Config, { ...(applySets({}, sets) as object), model: TINY_MODEL }, 'test');
+    const runDir = path.join(dir, 'runs', 'r');
+    await train(config, { log: () => {} });
+    // best/ works as an eval --model folder: its vocabulary is there.
+    expect(await fsp.readFile(path.join(runDir, 'best', 'vocab.txt'), 'utf8')).toBe(await fsp.readFile(resolveVocab(config.data.vocab), 'utf8'));
+
+    // Another process holds the folder: refused at once, naming it and the holder.
+    const release = await lockCache(runDir);
+    await expect(train(config, { resume: true, log: () => {} })).rejects.toThrow(`${runDir}: the run folder is in use by another train (pid ${process.pid} on `);
+    await release();
+
+    const resume = (more: string[], log: (m: string) => void = () => {}) => train(config, { resume: true, sets: [...sets, ...more], log });
+    const yaml = path.join(runDir, 'config.yaml');
+    await expect(resume(['model.dim=64'])).rejects.toThrow(`--set model.dim=64: a resumed run keeps its model (${runDir}/step-00000002/config.json has dim 32, as ${yaml} says)`);
+    await expect(resume(['train.lr=0.5'])).rejects.toThrow(`--set train.lr (0.001 in ${yaml}, --set 0.5): cannot change on resume`);
+    const logs: string[] = [];
+    const summary = await resume(['train.max_steps=4'], (m) => logs.push(m));
+    expect(summary).toMatchObject({ steps: 4 });
+    expect(logs).toContain(`--resume: --set train.max_steps=4 applies (${yaml} had 2)`);
+    expect(await fsp.readFile(yaml, 'utf8')).toMatch(/max_steps: 4/);
+
+    // config.yaml edited to another size: refused, naming both files.
+    await fsp.writeFile(yaml, (await fsp.readFile(yaml, 'utf8')).replace(/^( {2}dim:) 32$/m, '$1 64'));
+    await expect(resume([])).rejects.toThrow(`${yaml}: model.dim is 64, but the checkpoint's ${runDir}/step-00000004/config.json has dim 32`);
+    await fsp.writeFile(yaml, (await fsp.readFile(yaml, 'utf8')).replace(/^( {2}dim:) 64$/m, '$1 32'));
+
+    // Every checkpoint damaged: an error naming them, and they stay as they were.
+    const steps = (await fsp.readdir(runDir)).filter((n) => n.startsWith('step-'));
+    for (const step of steps) await fsp.appendFile(path.join(runDir, step, 'model.safetensors'), 'x');
+    await expect(resume([])).rejects.toThrow(`${runDir}: every checkpoint is damaged (${steps.join(', ')}; see the lines above)`);
+    await expect(train(config, { log: () => {} })).rejects.toThrow(/already holds checkpoints \(step-/);
+  });
 
   it('--resume without a checkpoint checks the saved model section before building the student', async () => {
     const dir = await fsp.mkdtemp(path.join(os.tmpdir(), 'trainer-nockpt-'));

@@ -1,12 +1,15 @@
 import { promises as fsp } from 'node:fs';
+import os from 'node:os';
 import path from 'node:path';
 import YAML from 'yaml';
 import { writeFileAtomic } from '../common/atomic.js';
 import { Config } from './config.js';
+import { resumeRun } from './resume.js';
 import { ConfigError, dumpConfig, parseConfig } from '../common/config.js';
 import { DataConfig, resolveVocab } from '../data/config.js';
 import { openBatches } from '../data/batcher.js';
 import { prepare } from '../data/prepare.js';
+import { lockCache } from '../data/prepare-lock.js';
 import { loadTokenizer, type Tokenizer } from '../data/tokenizer.js';
 import { sequenceLengths } from '../eval/config.js';
 import { evaluate } from '../eval/measures.js';
@@ -16,10 +19,9 @@ import { initBackend } from '../models/engine/backend.js';
 import type { InferenceChoice } from '../models/engine/inference.js';
 import { explainWasmError } from '../models/engine/wasm-heap.js';
 import { DistilBert, type DistilBertConfig } from '../models/distilbert.js';
-import { ModelConfig } from '../models/config.js';
 import { resolveAccumulation } from './memory-plan.js';
 import { loadDistilBert, saveDistilBert } from '../models/weights/hf.js';
-import { latestCheckpoint, loadCheckpoint } from '../train/checkpoint.js';
+import { checkpointDirs, latestCheckpoint, loadCheckpoint } from '../train/checkpoint.js';
 import type { ValidationConfig } from '../train/config.js';
 import { lossTerms, termsNeed } from '../train/loss-terms.js';
 import { LOSSES } from '../train/losses.js';
@@ -31,6 +33,8 @@ import { hasValidationFiles, loadValidation, type ValidationData } from '../trai
 export interface TrainOptions {
   /** Continue the run folder's latest checkpoint (with the run folder's config.yaml). */
   resume?: boolean;
+  /** Today's --set overrides: on resume, those that may change a running run apply (pipelines/resume.ts). */
+  sets?: readonly string[];
   /** The command line, recorded in command.txt. */
   command?: string;
   /** Extra hooks (the validate hook is built from the config when validation files are set). */
@@ -52,26 +56,32 @@ export const runDirOf = (c: Config) => path.resolve(c.run.out_dir, c.run.name);
  */
 export async function train(config: Config, opts: TrainOptions = {}): Promise<TrainSummary> {
   const log = opts.log ?? ((m: string) => process.stderr.write(`${m}\n`));
-  let runDir = runDirOf(config);
+  // The folder named today (a copied run folder resumes in the copy, whatever its config.yaml says).
+  const runDir = runDirOf(config);
+  // One process per run folder: two trains in one folder interleave metrics, config and checkpoints.
+  const release = await lockCache(runDir, {
+    what: 'the run folder',
+    failIfHeld: (owner, file) =>
+      new ConfigError(
+        `${runDir}: the run folder is in use by another train (${owner ? `pid ${owner.pid} on ${owner.host}, since ${owner.since}` : 'a process that is starting'}); wait for it to end, or train into another run.name${owner && owner.host !== os.hostname() ? `; if that job is gone, remove ${file}` : ''}`,
+      ),
+  });
+  try {
+    return await trainIn(runDir, config, opts, log);
+  } finally {
+    await release();
+  }
+}
+
+async function trainIn(runDir: string, config: Config, opts: TrainOptions, log: (msg: string) => void): Promise<TrainSummary> {
   let checkpointDir: string | null = null;
   if (opts.resume) {
-    const saved = path.join(runDir, 'config.yaml');
-    const text = await fsp.readFile(saved, 'utf8').catch(() => {
-      throw new ConfigError(`--resume: ${saved} not found (no run named '${config.run.name}' in ${config.run.out_dir})`);
-    });
-    // The student comes from the checkpoint's config.json, so the saved `model` section is kept as written
-    // rather than validated again (its schema is models/config.ts's and may have moved since).
-    const { model, ...rest } = (YAML.parse(text) ?? {}) as Record<string, unknown>;
-    config = { ...parseConfig(Config, rest, saved), model } as Config;
-    runDir = runDirOf(config);
-    checkpointDir = await latestCheckpoint(runDir, log);
-    if (!checkpointDir) {
-      // Starting from step 0 builds the student from the saved model section: it must be valid after all.
-      config = { ...config, model: parseConfig(ModelConfig, model ?? {}, `${saved} (model)`) };
-      log(`--resume: no complete checkpoint in ${runDir}; starting from step 0`);
+    ({ config, checkpointDir } = await resumeRun(runDir, opts.sets ?? [], log));
+  } else {
+    const existing = await checkpointDirs(runDir);
+    if (existing.length > 0) {
+      throw new ConfigError(`${runDir} already holds checkpoints (${existing.map((d) => path.basename(d)).join(', ')}): pass --resume to continue it, or set run.name to start another run`);
     }
-  } else if (await latestCheckpoint(runDir)) {
-    throw new ConfigError(`${runDir} already holds checkpoints: pass --resume to continue it, or set run.name to start another run`);
   }
 
   // The inputs first: a missing or bad file is one line before any backend probe, and leaves no run folder.
@@ -88,6 +98,15 @@ export async function train(config: Config, opts: TrainOptions = {}): Promise<Tr
   await initBackend(config.run.backend);
 
   const ckpt = checkpointDir ? await loadCheckpoint(checkpointDir) : undefined;
+  if (ckpt?.state.loop.finished) {
+    const { finished, step } = ckpt.state.loop;
+    if (finished === 'max_steps' && t.max_steps !== null && t.max_steps > step) {
+      ckpt.state.loop.finished = null; // the run ended at its old max_steps: go on to the new one
+      log(`--resume: the run finished at max_steps ${step}; continuing to train.max_steps ${t.max_steps}`);
+    } else {
+      log(`--resume: the run already finished (${finished} at step ${step})${finished === 'max_steps' ? '; raise train.max_steps (--set train.max_steps=N) to train on' : ''}`);
+    }
+  }
   const model = ckpt
     ? DistilBert.random(ckpt.modelConfig as Partial<DistilBertConfig>, config.run.seed) // weights come from the checkpoint
     : await modelFromConfig(config.model as Record<string, unknown>, config.run.seed);
@@ -123,6 +142,8 @@ export async function train(config: Config, opts: TrainOptions = {}): Promise<Tr
       seed: config.run.seed,
       hooks,
       resume: ckpt,
+      // best/ is a complete model folder for eval: the tokenizer's vocabulary beside the weights
+      bestFiles: { 'vocab.txt': resolveVocab(config.data.vocab) },
       totalSteps: Math.ceil((manifest.groups.rows * t.max_epochs) / t.batch_size),
       log,
       stop: opts.stop,

@@ -2,7 +2,7 @@ import { createHash } from 'node:crypto';
 import { promises as fsp } from 'node:fs';
 import path from 'node:path';
 import type * as tf from '@tensorflow/tfjs-core';
-import { recoverDir, writeDirAtomic, writeJsonAtomic } from '../common/atomic.js';
+import { recoverDir, writeDirAtomic, writeFileAtomic, writeJsonAtomic } from '../common/atomic.js';
 import type { BatchCursor } from '../data/batch.js';
 import type { AdamState } from './adam.js';
 import type { LoopState } from './state.js';
@@ -83,6 +83,11 @@ async function listSteps(runDir: string): Promise<number[]> {
   return names.flatMap((n) => (STEP_DIR.test(n) ? [Number(STEP_DIR.exec(n)![1])] : [])).sort((a, b) => a - b);
 }
 
+/** Every step-NNNNNNNN/ folder of a run, oldest first, complete or not (see latestCheckpoint for a usable one). */
+export async function checkpointDirs(runDir: string): Promise<string[]> {
+  return (await listSteps(runDir)).map((step) => path.join(runDir, stepDirName(step)));
+}
+
 /** Why a checkpoint folder is not loadable, or null when its state.json parses and every hash matches. */
 async function verifyCheckpoint(dir: string): Promise<string | null> {
   let state: CheckpointState;
@@ -134,16 +139,22 @@ export interface BestInfo {
   value: number;
 }
 
-/** Replaces `<runDir>/best/` atomically with the given weights: an HF-style folder plus best.json. */
+/**
+ * Replaces `<runDir>/best/` atomically with the given weights: an HF-style folder plus best.json, and `files`
+ * (name in best/ → source file, e.g. `vocab.txt`) copied beside them, so best/ works where a model folder
+ * is asked for (eval's --model reads MODEL/vocab.txt).
+ */
 export async function saveBest(
   runDir: string,
   weights: Map<string, tf.Tensor>,
   modelConfig: Record<string, unknown>,
   info: BestInfo,
+  files: Record<string, string> = {},
 ): Promise<string> {
   const dir = path.join(runDir, 'best');
   await writeDirAtomic(dir, async (tmp) => {
     await writeModel(tmp, weights, modelConfig);
+    for (const [name, source] of Object.entries(files)) await writeFileAtomic(path.join(tmp, name), await fsp.readFile(source));
     await writeJsonAtomic(path.join(tmp, 'best.json'), info);
   });
   return dir;

@@ -38,6 +38,8 @@ export interface LoopOptions {
   hooks?: TrainHooks;
   /** Continue from this checkpoint: weights, Adam state and loop state are restored from it. */
   resume?: Checkpoint;
+  /** Files copied into best/ beside the weights (name → source, e.g. vocab.txt), see checkpoint.ts saveBest. */
+  bestFiles?: Record<string, string>;
   /** Total steps for the ETA and the cosine schedule when max_steps is not set (e.g. from epochs × rows). */
   totalSteps?: number;
   log?: (msg: string) => void;
@@ -151,7 +153,7 @@ export async function runLoop(o: LoopOptions): Promise<TrainSummary> {
         state = next;
         await appendRow({ step: state.step, validation: { [measure]: value }, best: outcome.best });
         log(`step ${state.step}: validation ${measure} ${value.toFixed(4)}${outcome.best ? ' (best)' : ''}`);
-        if (outcome.best) await saveBest(o.runDir, o.student.params, o.student.config, { step: state.step, measure, value });
+        if (outcome.best) await saveBest(o.runDir, o.student.params, o.student.config, { step: state.step, measure, value }, o.bestFiles);
         if (outcome.lrDecayed) log(`step ${state.step}: no improvement for ${cfg.plateau_patience} validations, lr × ${cfg.plateau_factor}`);
         await curves().catch((e) => log(`curves not drawn: ${(e as Error).message}`));
       }
