@@ -265,7 +265,7 @@ interface ModelArgs extends RunOutArgs {
 const withModel = (y: Argv): Argv =>
   withConfig(y)
     .option('model', { type: 'string', demandOption: true, describe: 'HF DistilBERT folder (config.json, model.safetensors or pytorch_model.bin)' })
-    .option('vocab', { type: 'string', describe: 'WordPiece vocab (default: MODEL/vocab.txt)' })
+    .option('vocab', { type: 'string', describe: 'WordPiece vocab file or bundled name, e.g. bert-base-uncased (default: MODEL/vocab.txt)' })
     .option('backend', { choices: BACKEND_CHOICES, describe: 'tfjs backend (default: run.backend)' })
     .option('inference', { choices: INFERENCE_CHOICES, describe: 'engine that encodes: auto (ONNX Runtime when the backend is wasm or cpu), tfjs, onnx (default: run.inference)' })
     .option('batch-size', numberOption('--batch-size', POSITIVE_INT, { describe: 'texts per encoder call (default from the config)' }));
@@ -282,15 +282,17 @@ interface Student {
 /** The config (its `eval` section and the `data` section's sequence lengths), the student and its tokenizer; prints the engine. */
 async function loadStudent(argv: ModelArgs): Promise<Student> {
   const full = await fullConfig(argv);
-  const [{ initBackend }, { loadTokenizer }, { loadDistilBert }, { studentEncoder }] = await Promise.all([
+  const [{ initBackend }, { loadTokenizer }, { loadDistilBert }, { studentEncoder }, { resolveVocab }] = await Promise.all([
     import('../models/engine/backend.js'),
     import('../data/tokenizer.js'),
     import('../models/weights/hf.js'),
     import('../eval/embed.js'),
+    import('../data/config.js'),
   ]);
   await initBackend(argv.backend ?? full.run.backend);
   const dir = argv.model;
-  const tokenizer = await loadTokenizer(argv.vocab ?? path.join(dir, 'vocab.txt'));
+  // --vocab takes what data.vocab takes: a file, or a bundled name such as bert-base-uncased
+  const tokenizer = await loadTokenizer(argv.vocab !== undefined ? resolveVocab(argv.vocab) : path.join(dir, 'vocab.txt'));
   const model = await loadDistilBert(dir);
   const positions = model.config.max_position_embeddings;
   for (const key of ['query_max_length', 'passage_max_length'] as const) {

@@ -104,7 +104,7 @@ const scoreCommand: CommandModule<object, ScoreArgs> = {
       .option('input', { choices: ['ids', 'text'] as const, describe: 'triple form (default: detected)' })
       .option('collection', { type: 'string', describe: 'pid<TAB>passage, for id triples' })
       .option('queries', { type: 'string', describe: 'qid<TAB>query, for id triples' })
-      .option('vocab', { type: 'string', describe: 'WordPiece vocab (default <model>/vocab.txt)' })
+      .option('vocab', { type: 'string', describe: 'WordPiece vocab file or bundled name, e.g. bert-base-uncased (default <model>/vocab.txt)' })
       .option('batch-size', numberOption('--batch-size', POSITIVE_INT, { default: 32, describe: 'triples per batch (2x pairs)' }))
       .option('max-length', numberOption('--max-length', atLeast(3), { default: 512, describe: 'tokens per [CLS] q [SEP] p [SEP] pair' }))
       .option('chunk', numberOption('--chunk', NON_NEGATIVE_INT, { default: 16, describe: 'pairs per forward pass after sorting by length (0: pad the batch to its longest pair)' }))
