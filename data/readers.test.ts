@@ -93,6 +93,14 @@ describe('bad input', () => {
     expect(rows.map((r) => Math.fround(r.negScore!))).toEqual([-3.4028234663852886e38]);
   });
 
+  it('refuses an id file read as texts, naming the form it is (it would train on the tokens of the ids)', async () => {
+    const f = file('3.5\t1\t1185869\t59219\t2032\n');
+    await expect(triples(f, 'text-scores')).rejects.toThrow(`${f}:1: expected text-scores triples (query and passage texts), got three numeric ids: an ids-scores file (set the format to ids-scores)`);
+    await expect(triples(file('1185869\t59219\t2032\n'), 'text')).rejects.toThrow('an ids file (set the format to ids)');
+    // a text triple with one numeric column is text
+    expect(await triples(file('1\t2\t1985\tthe year\t42\n'), 'text-scores')).toHaveLength(1);
+  });
+
   it('rejects empty text and empty ids', async () => {
     await expect(all(readIdText(file('1\thello\n2\t  \n')))).rejects.toThrow(/:2: expected a non-empty text, got "  "/);
     await expect(all(readIdText(file('\thello\n')))).rejects.toThrow(/:1: expected a non-empty id without spaces/);

@@ -59,12 +59,29 @@ const COLUMNS: Record<TripleForm, string[]> = {
 export async function* readTriples<F extends TripleForm>(file: string, format: F, opts: ReadOptions = {}): AsyncGenerator<TripleOf<F>> {
   const bad = opts.badLines ?? new BadLines('error');
   const fix = opts.repairMojibake ? repairMojibake : (s: string) => s;
+  let first = true;
   for await (const { no, text } of readLines(file, { onInvalid: (e) => bad.report(e) })) {
     if (text.trim() === '') continue; // a blank (e.g. last) line is no triple
     const t = parseTriple(file, no, text, format, fix);
     if (t instanceof InputError) bad.report(t);
-    else yield t as TripleOf<F>;
+    else {
+      if (first) checkTextForm(file, t, format);
+      first = false;
+      yield t as TripleOf<F>;
+    }
   }
+}
+
+const ID = /^\d+$/;
+
+/**
+ * An id file read as texts parses (ids are non-empty strings) and would train on the token ids of "1185869"
+ * and "59219": refuse a text form whose first triple is three numeric ids, naming the form it is.
+ */
+function checkTextForm(file: string, t: Triple, format: TripleForm): void {
+  if ((format !== 'text' && format !== 'text-scores') || ![t.query, t.pos, t.neg].every((x) => ID.test(x ?? ''))) return;
+  const is = format === 'text' ? 'ids' : 'ids-scores';
+  throw new InputError(file, t.line, `${format} triples (query and passage texts)`, `three numeric ids: an ${is} file (set the format to ${is})`);
 }
 
 function parseTriple(file: string, no: number, text: string, format: TripleForm, fix: (s: string) => string): Triple | InputError {
