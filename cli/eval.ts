@@ -90,9 +90,11 @@ const metrics: CommandModule<object, MetricsArgs> = {
       .option('measures', { type: 'string', describe: 'comma list, e.g. mrr@10,ndcg@10,recall@1000,map' })
       .option('json', { type: 'boolean', default: false, describe: 'print {"measures": {name: {all, perQuery}}}' }) as unknown as Argv<MetricsArgs>,
   handler: async (argv) => {
-    const [{ readQrels }, { readRun }, { evaluate }] = await Promise.all([import('../data/qrels.js'), import('../data/runs.js'), import('../eval/measures.js')]);
+    const [{ readQrels }, { readRun }, { evaluate }, { coverageWarnings }] = await Promise.all([import('../data/qrels.js'), import('../data/runs.js'), import('../eval/measures.js'), import('../eval/coverage.js')]);
     const measures = await measuresOf(argv);
-    const result = evaluate(await readQrels(argv.qrels), await readRun(argv.run), { measures, minRel: argv['min-rel'] });
+    const [qrels, run] = [await readQrels(argv.qrels), await readRun(argv.run)];
+    for (const w of coverageWarnings(qrels, run, { qrels: argv.qrels, run: argv.run })) process.stderr.write(`warning: ${w}\n`);
+    const result = evaluate(qrels, run, { measures, minRel: argv['min-rel'] });
     process.stdout.write(argv.json ? `${JSON.stringify(result)}\n` : `${await metricsTable(result)}\n`);
   },
 };
@@ -118,17 +120,21 @@ const compare: CommandModule<object, CompareArgs> = {
       .option('measures', { type: 'string' })
       .option('json', { type: 'boolean', default: false }) as unknown as Argv<CompareArgs>,
   handler: async (argv) => {
-    const [{ readQrels }, { readRun }, { evaluate, formatMeasure }, { pairedTTest }, { textTable }] = await Promise.all([
+    const [{ readQrels }, { readRun }, { evaluate, formatMeasure }, { pairedTTest }, { textTable }, { coverageWarnings }] = await Promise.all([
       import('../data/qrels.js'),
       import('../data/runs.js'),
       import('../eval/measures.js'),
       import('../eval/significance.js'),
       import('../eval/table.js'),
+      import('../eval/coverage.js'),
     ]);
     const qrels = await readQrels(argv.qrels);
     const opts = { measures: await measuresOf(argv), minRel: argv['min-rel'] };
-    const a = evaluate(qrels, await readRun(argv.a), opts);
-    const b = evaluate(qrels, await readRun(argv.b), opts);
+    const [runA, runB] = [await readRun(argv.a), await readRun(argv.b)];
+    const warnings = [...coverageWarnings(qrels, runA, { qrels: argv.qrels, run: argv.a }), ...coverageWarnings(qrels, runB, { qrels: argv.qrels, run: argv.b })];
+    for (const w of new Set(warnings)) process.stderr.write(`warning: ${w}\n`);
+    const a = evaluate(qrels, runA, opts);
+    const b = evaluate(qrels, runB, opts);
     const rows = Object.keys(a.measures).map((name) => ({
       name,
       a: a.measures[name].all,
