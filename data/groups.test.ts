@@ -100,6 +100,8 @@ describe('groups from a teacher run and qrels', () => {
 
     const noScore = files(runLines(0).replace(' 10 cat\n', ' x cat\n'), 'noscore.trec');
     await expect(prepare(config('noscore', { ...groups, run: noScore }))).rejects.toThrow(`${noScore}:1: expected a finite teacher score (column 5), got "x"`);
+    const big = files(runLines(0).replace(' 10 cat\n', ' 1e39 cat\n'), 'big.trec'); // finite in float64, Infinity in the float32 cache
+    await expect(prepare(config('big', { ...groups, run: big }))).rejects.toThrow(`${big}:1: expected a finite teacher score (column 5), got "1e39"`);
     const msmarco = files(`1000\t${PIDS[0]}\t1\n`, 'msmarco.tsv');
     await expect(prepare(config('msmarco', { ...groups, run: msmarco }))).rejects.toThrow(
       `${msmarco}:1: expected a TREC run line with the teacher's score, \`qid Q0 pid rank score tag\` (6 columns), got 3 columns`,
@@ -137,6 +139,7 @@ describe('groups from JSON lines', () => {
     ['a pid twice', { qid: 1002, pos: [[PIDS[7], 1]], neg: [[PIDS[8], 0], [PIDS[7], 0]] }, /:3: expected each pid once per line, got pid \S+ again in neg\[1\]/],
     ['a missing score', { qid: 1002, pos: [[PIDS[7], 1]], neg: [[PIDS[8]], [PIDS[9], 0]] }, /:3: expected neg\[0\] as \[pid, score\] with a finite teacher score, got "\[\\"\S+\\"\]"/],
     ['a null score', { qid: 1002, pos: [[PIDS[7], null]], neg: [[PIDS[8], 0], [PIDS[9], 0]] }, /:3: expected pos\[0\] as \[pid, score\] with a finite teacher score/],
+    ['a score beyond float32', { qid: 1002, pos: [[PIDS[7], 1e39]], neg: [[PIDS[8], 0], [PIDS[9], 0]] }, /:3: expected pos\[0\] as \[pid, score\] with a finite teacher score, got "\[\\"\S+\\",1e\+39\]"/],
     ['K too small for the query', { qid: 1002, pos: [[PIDS[7], 1]], neg: [[PIDS[8], 0]] }, /:3: expected at least 2 negatives \(data\.groups\.negatives\) for query 1002, got 1/],
     ['no positive', { qid: 1002, pos: [], neg: [[PIDS[8], 0], [PIDS[9], 0]] }, /:3: expected "pos" as a non-empty list of \[pid, score\] pairs, got "\[\]"/],
     ['an unknown pid', { qid: 1002, pos: [['999999', 1]], neg: [[PIDS[8], 0], [PIDS[9], 0]] }, /:3: expected a pid present in .*collection.sample.tsv, got pid 999999/],

@@ -54,7 +54,8 @@ export function parseGroupLine(file: string, no: number, text: string): QueryCan
     for (const [i, item] of items.entries()) {
       const pid = Array.isArray(item) && item.length === 2 ? jsonId(item[0]) : null;
       const score = Array.isArray(item) ? item[1] : undefined;
-      if (pid === null || typeof score !== 'number' || !Number.isFinite(score))
+      // finite in float32 too: the cache stores float32, where 1e39 is Infinity (data/fields.ts parseScore)
+      if (pid === null || typeof score !== 'number' || !Number.isFinite(Math.fround(score)))
         return new InputError(file, no, `${key}[${i}] as [pid, score] with a finite teacher score`, show(JSON.stringify(item)));
       if (seen.has(pid)) return new InputError(file, no, 'each pid once per line', `pid ${pid} again in ${key}[${i}]`);
       seen.add(pid);
@@ -120,7 +121,8 @@ export async function* readTeacherRun(
     }
     const [qid, , pid, , s] = cols;
     const score = /^[+-]?(?:\d+\.?\d*|\.\d+)(?:[eE][+-]?\d+)?$/.test(s) ? Number(s) : NaN;
-    if (!Number.isFinite(score)) {
+    if (!Number.isFinite(Math.fround(score))) {
+      // finite in float32 too: the cache stores float32, where 1e39 is Infinity (data/fields.ts parseScore)
       bad.report(new InputError(file, no, 'a finite teacher score (column 5)', show(s)));
       continue;
     }
