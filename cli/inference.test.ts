@@ -36,6 +36,8 @@ async function cli(...args: string[]): Promise<string> {
   return stdout + stderr;
 }
 const engineLine = (out: string) => out.split('\n').find((l) => l.startsWith('inference: '));
+/** The tiny student has 64 positions: the commands refuse longer sequence lengths (the defaults are 200). */
+const LENGTHS = ['--set', 'data.query_max_length=64', '--set', 'data.passage_max_length=64'];
 
 testBackend();
 beforeAll(async () => {
@@ -50,7 +52,7 @@ afterAll(() => fsp.rm(tmp.dir, { recursive: true, force: true }));
 
 describe('--inference', () => {
   it('eval rerank: auto takes ONNX Runtime on wasm, with the tfjs scores and rankings', async () => {
-    const common = ['eval', 'rerank', '--model', student, '--collection', files.collection, '--queries', files.queries, '--run', files.candidates, '--backend', 'wasm'];
+    const common = ['eval', 'rerank', '--model', student, '--collection', files.collection, '--queries', files.queries, '--run', files.candidates, '--backend', 'wasm', ...LENGTHS];
     const outs = { tfjs: path.join(tmp.dir, 'tfjs.trec'), auto: path.join(tmp.dir, 'auto.trec') };
     const a = await cli(...common, '--out', outs.tfjs, '--inference', 'tfjs');
     const b = await cli(...common, '--out', outs.auto);
@@ -64,12 +66,12 @@ describe('--inference', () => {
   it('eval encode + retrieve on ONNX Runtime give the tfjs path\'s retrieval', async () => {
     const index = path.join(tmp.dir, 'index-onnx');
     const out = path.join(tmp.dir, 'retrieved.trec');
-    const e = await cli('eval', 'encode', '--model', student, '--collection', files.collection, '--out', index, '--inference', 'onnx', '--backend', 'cpu', '--shard-size', '12');
-    const r = await cli('eval', 'retrieve', '--model', student, '--index', index, '--queries', files.queries, '--out', out, '--k', '10', '--inference', 'onnx', '--backend', 'cpu');
+    const e = await cli('eval', 'encode', '--model', student, '--collection', files.collection, '--out', index, '--inference', 'onnx', '--backend', 'cpu', '--shard-size', '12', ...LENGTHS);
+    const r = await cli('eval', 'retrieve', '--model', student, '--index', index, '--queries', files.queries, '--out', out, '--k', '10', '--inference', 'onnx', '--backend', 'cpu', ...LENGTHS);
     for (const o of [e, r]) expect(engineLine(o)).toMatch(/^inference: ONNX Runtime [\d.]+, cpu provider, 1 thread \(inference onnx\)$/);
 
-    // The tfjs path in this process, with the same settings as the commands' defaults.
-    const settings = Config.parse({});
+    // The tfjs path in this process, with the same settings as the commands'.
+    const settings = Config.parse({ data: { query_max_length: 64, passage_max_length: 64 } });
     const model = await loadDistilBert(student);
     const tokenizer = await loadTokenizer(TEST_VOCAB);
     const tfjsIndex = path.join(tmp.dir, 'index-tfjs');
