@@ -1,5 +1,5 @@
 import * as tf from '@tensorflow/tfjs-core';
-import { existsSync, mkdtempSync, rmSync } from 'node:fs';
+import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { beforeAll, describe, expect, it } from 'vitest';
@@ -144,6 +144,24 @@ describe('encode + retrieve', () => {
     // The same weights from another folder are the same model.
     await encodeCollection(model, tokenizer, toAsync(passages), dir, { ...opts, model: '/elsewhere/mean-pool' });
     await retrieve(model, tokenizer, queries, dir, { ...retrieveOpts, model: { ...MEAN_POOL, model: '/elsewhere' } });
+  });
+
+  it('refuses a shard file changed in place (same size), naming it; re-encoding that shard mends the index', async () => {
+    const dir = mkdtempSync(path.join(tmpdir(), 'index-flip-'));
+    const opts = { ...MEAN_POOL, maxLength: 64, batchSize: 8, shardSize: 16, dtype: 'float32' as const };
+    const retrieveOpts = { model: MEAN_POOL, k: 5, queryChunk: 2, docChunk: 10, queryMaxLength: 30, batchSize: 8 };
+    await encodeCollection(model, tokenizer, toAsync(passages), dir, opts);
+    const good = await retrieve(model, tokenizer, queries, dir, retrieveOpts);
+    const file = path.join(dir, 'shard-00001.f32');
+    const bytes = readFileSync(file);
+    bytes[7] ^= 0x01; // a low mantissa bit: scores barely move, so nothing else would notice
+    writeFileSync(file, bytes);
+    await expect(retrieve(model, tokenizer, queries, dir, retrieveOpts)).rejects.toThrow(
+      `${file}: expected the content shard-00001.json lists (remove that .json and run eval encode again: it encodes that shard anew), got a file changed since it was written (sha256 differs)`,
+    );
+    rmSync(path.join(dir, 'shard-00001.json'));
+    await encodeCollection(model, tokenizer, toAsync(passages), dir, opts);
+    expect(await retrieve(model, tokenizer, queries, dir, retrieveOpts)).toEqual(good);
   });
 
   it('writes float16 shards at half the size with nearly the same ranking', async () => {

@@ -23,7 +23,11 @@ export interface VectorShard {
   vectors: string;
   /** Passage ids, one per line, in vector order. */
   ids: string;
+  /** sha256 of the two files: a file changed in place (same size) is refused, not searched. */
+  sha256: { vectors: string; ids: string };
 }
+
+const sha256 = (data: string | Uint8Array): string => createHash('sha256').update(data).digest('hex');
 
 /**
  * Which encoder made the vectors: `model` names it (its folder) for messages, `weights` is what decides the
@@ -112,9 +116,14 @@ export async function encodeCollection(
         const { vectors, dim } = await embedTexts(model, tokenizer, texts, opts.maxLength, opts.batchSize); // [rows, dim]
         const ext = opts.dtype === 'float32' ? 'f32' : 'f16';
         const data = opts.dtype === 'float32' ? vectors : encodeHalf(vectors);
-        const info: VectorShard = { index, rows: ids.length, dim, dtype: opts.dtype, vectors: `${shardName(index)}.${ext}`, ids: `${shardName(index)}.ids` };
-        await writeFileAtomic(path.join(outDir, info.vectors), new Uint8Array(data.buffer, data.byteOffset, data.byteLength));
-        await writeFileAtomic(path.join(outDir, info.ids), `${ids.join('\n')}\n`);
+        const bytes = new Uint8Array(data.buffer, data.byteOffset, data.byteLength);
+        const idText = `${ids.join('\n')}\n`;
+        const info: VectorShard = {
+          index, rows: ids.length, dim, dtype: opts.dtype, vectors: `${shardName(index)}.${ext}`, ids: `${shardName(index)}.ids`,
+          sha256: { vectors: sha256(bytes), ids: sha256(idText) },
+        };
+        await writeFileAtomic(path.join(outDir, info.vectors), bytes);
+        await writeFileAtomic(path.join(outDir, info.ids), idText);
         await writeJsonAtomic(jsonFile, info);
         opts.onShard?.(info, false);
       }
@@ -173,10 +182,15 @@ export async function loadVectorShard(dir: string, info: VectorShard): Promise<{
   if (buf.byteLength !== info.rows * info.dim * bytesPer) {
     throw new InputError(path.join(dir, info.vectors), undefined, `${info.rows} x ${info.dim} ${info.dtype} (${info.rows * info.dim * bytesPer} bytes; encode the index again)`, `${buf.byteLength} bytes`);
   }
+  // A same-size change (a flipped bit) would rank by wrong scores without a sign: the shard's .json has hashes.
+  const redo = `the content ${shardName(info.index)}.json lists (remove that .json and run eval encode again: it encodes that shard anew)`;
+  if (sha256(buf) !== info.sha256?.vectors) throw new InputError(path.join(dir, info.vectors), undefined, redo, 'a file changed since it was written (sha256 differs)');
   // Copy into an aligned buffer: a Buffer from readFile may sit at an odd offset in Node's pool.
   const raw = new Uint8Array(buf).buffer;
   const vectors = info.dtype === 'float32' ? new Float32Array(raw) : decodeHalf(new Uint16Array(raw));
-  const ids = (await fsp.readFile(path.join(dir, info.ids), 'utf8')).split('\n').filter((l) => l !== '');
+  const idText = await fsp.readFile(path.join(dir, info.ids), 'utf8');
+  if (sha256(idText) !== info.sha256?.ids) throw new InputError(path.join(dir, info.ids), undefined, redo, 'a file changed since it was written (sha256 differs)');
+  const ids = idText.split('\n').filter((l) => l !== '');
   if (ids.length !== info.rows) throw new InputError(path.join(dir, info.ids), undefined, `${info.rows} ids (encode the index again)`, String(ids.length));
   return { ids, vectors };
 }
