@@ -211,6 +211,11 @@ describe.concurrent('eval rerank', () => {
     expectOneLineError(await rerank(s.at('rr-long.trec'), '--set', 'data.passage_max_length=600'), 'passage_max_length', 'max_position_embeddings');
   });
 
+  it('a model folder without vocab.txt, and no --vocab, is one line saying to pass --vocab (was: ENOENT of MODEL/vocab.txt)', async () => {
+    const r = await runCli(['eval', 'rerank', '--model', MODEL, '--backend', 'cpu', '--collection', collection, '--queries', queries, '--run', candidates, '--out', s.at('rr-no-vocab.trec')]);
+    expectOneLineError(r, MODEL, '--vocab bert-base-uncased');
+  });
+
   it('--vocab bert-base-uncased, the bundled name the data commands accept, works (was: ENOENT)', async () => {
     const out = s.at('rr-named-vocab.trec');
     const r = await runCli(['eval', 'rerank', ...student('--vocab', 'bert-base-uncased', '--collection', collection, '--queries', queries, '--run', candidates, '--out', out)]);

@@ -1,4 +1,5 @@
 import path from 'node:path';
+import { existsSync } from 'node:fs';
 import type { Argv, CommandModule } from 'yargs';
 import { ConfigError, InputError } from '../common/errors.js';
 import type { Run } from '../data/runs.js';
@@ -295,10 +296,14 @@ async function loadStudent(argv: ModelArgs): Promise<Student> {
     import('../eval/embed.js'),
     import('../data/config.js'),
   ]);
-  await initBackend(argv.backend ?? full.run.backend);
   const dir = argv.model;
   // --vocab takes what data.vocab takes: a file, or a bundled name such as bert-base-uncased
-  const tokenizer = await loadTokenizer(argv.vocab !== undefined ? resolveVocab(argv.vocab) : path.join(dir, 'vocab.txt'));
+  const vocab = argv.vocab !== undefined ? resolveVocab(argv.vocab) : path.join(dir, 'vocab.txt');
+  if (argv.vocab === undefined && !existsSync(vocab)) {
+    throw new ConfigError(`${dir}: the model folder has no vocab.txt; pass --vocab FILE, or a bundled name such as --vocab bert-base-uncased`);
+  }
+  await initBackend(argv.backend ?? full.run.backend);
+  const tokenizer = await loadTokenizer(vocab);
   const model = await loadDistilBert(dir);
   const positions = model.config.max_position_embeddings;
   for (const key of ['query_max_length', 'passage_max_length'] as const) {
