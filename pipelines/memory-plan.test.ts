@@ -80,17 +80,25 @@ describe('margin-mse train plan and accumulation_steps: auto', () => {
     expect(r.stdout).toMatch(/^accumulation_steps 2 \(micro-batches of 32\): predicted peak [\d.]+ MiB <= [\d.]+ MiB .*; 1 would need [\d.]+ MiB \[cpu, cpu-arrays\]$/m);
   });
 
+  // Training data for the runs below: a run checks and prepares its inputs before it plans.
+  let dataSets: string[];
+  const withData = async () => {
+    if (!dataSets) {
+      const data = await generate(path.join(tmp.dir, 'data'), { topics: 20, passagesPerTopic: 2, extraPassages: 10, trainQueries: 40, devQueries: 2, valQueries: 2, bm25Depth: 5, triplesPerQuery: 2 });
+      dataSets = ['--set', `data.collection=${data.collection}`, '--set', `data.queries=${data.queriesTrain}`, '--set', `data.triples=${data.trainScores}`];
+    }
+    return dataSets;
+  };
+
   it('a run with auto prints what it chose and trains with it', async () => {
-    const data = await generate(path.join(tmp.dir, 'data'), { topics: 20, passagesPerTopic: 2, extraPassages: 10, trainQueries: 40, devQueries: 2, valQueries: 2, bm25Depth: 5, triplesPerQuery: 2 });
-    const r = await cli('train', '--config', config, '--set', 'train.accumulation_steps=auto', '--set', `run.device_memory=${between}`, '--set', 'run.name=auto',
-      '--set', `data.collection=${data.collection}`, '--set', `data.queries=${data.queriesTrain}`, '--set', `data.triples=${data.trainScores}`);
+    const r = await cli('train', '--config', config, '--set', 'train.accumulation_steps=auto', '--set', `run.device_memory=${between}`, '--set', 'run.name=auto', ...(await withData()));
     expect(r.stderr).toMatch(/^train\.accumulation_steps auto: accumulation_steps 2 \(micro-batches of 32\): predicted peak [\d.]+ MiB <= [\d.]+ MiB/m);
     expect(r.code).toBe(0);
     expect(JSON.parse(r.stdout)).toMatchObject({ steps: 1, triples: 64 });
   });
 
   it('a run that does not fit says so with the numbers before the first step, and exits 1', async () => {
-    const r = await cli('train', '--config', config, '--set', 'train.accumulation_steps=auto', '--set', 'run.device_memory=4MiB', '--set', 'run.name=small');
+    const r = await cli('train', '--config', config, '--set', 'train.accumulation_steps=auto', '--set', 'run.device_memory=4MiB', '--set', 'run.name=small', ...(await withData()));
     expect(r.code).toBe(1);
     const lines = r.stderr.split('\n').filter((l) => !l.startsWith('memory probe') && l.trim() !== '');
     expect(lines).toHaveLength(1);

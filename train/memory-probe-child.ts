@@ -1,6 +1,6 @@
 /**
  * The child process of train/memory-probe.ts's probeInChild: one measured training step, printed as one JSON
- * line on stdout. Usage: tsx train/memory-probe-child.ts '{"spec": ProbeSpec, "backend": BackendChoice}'
+ * line on stdout. Usage: tsx train/memory-probe-child.ts (node dist/train/memory-probe-child.js compiled) '{"spec": ProbeSpec, "backend": BackendChoice}'
  */
 import { initBackend, type BackendChoice } from '../models/engine/backend.js';
 import { trackMemory } from '../models/engine/memory-tracker.js';

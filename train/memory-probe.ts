@@ -144,7 +144,9 @@ export async function probeStep(
   }
 }
 
-const CHILD = fileURLToPath(new URL('./memory-probe-child.ts', import.meta.url));
+// Compiled (dist/, the installed CLI) the child is JavaScript node runs as is; from the sources it is run through tsx.
+const COMPILED = import.meta.url.endsWith('.js');
+const CHILD = fileURLToPath(new URL(`./memory-probe-child.${COMPILED ? 'js' : 'ts'}`, import.meta.url));
 
 /**
  * probeStep in a fresh child process on `backend` (its high-water marks are that step's alone, and a step
@@ -152,8 +154,9 @@ const CHILD = fileURLToPath(new URL('./memory-probe-child.ts', import.meta.url))
  */
 export function probeInChild(spec: ProbeSpec, backend: BackendChoice): Promise<ProbeResult> {
   return new Promise((resolve, reject) => {
-    // cwd: the checkout, where `--import tsx` resolves (the child reads no files).
-    const child = spawn(process.execPath, ['--import', 'tsx', CHILD, JSON.stringify({ spec, backend })], { cwd: ROOT, stdio: ['ignore', 'pipe', 'pipe'] });
+    // cwd: the package root, where `--import tsx` resolves (the child reads no files).
+    const args = [...(COMPILED ? [] : ['--import', 'tsx']), CHILD, JSON.stringify({ spec, backend })];
+    const child = spawn(process.execPath, args, { cwd: ROOT, stdio: ['ignore', 'pipe', 'pipe'] });
     let out = '';
     let err = '';
     child.stdout.on('data', (d: Buffer) => (out += d.toString()));

@@ -3,7 +3,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { promisify } from 'node:util';
 import { describe, expect, it } from 'vitest';
-import { ROOT } from '../../common/paths.js';
+import { ROOT, sharedPath } from '../../common/paths.js';
 import { processThreads, THREADS_ENV } from './threads.js';
 
 const run = promisify(execFile);
@@ -22,9 +22,9 @@ describe('processThreads', () => {
   });
 
   it('stops a command with that one line, rather than letting backend auto pass wasm over', async () => {
-    const tsx = path.join(ROOT, 'node_modules', '.bin', 'tsx');
-    const args = ['cli/main.ts', 'model', 'parity', '--model', 'nowhere', '--reference', 'nothing.json'];
-    const err = await run(tsx, args, { cwd: ROOT, env: { ...process.env, [THREADS_ENV]: 'two' } }).then(
+    // Valid inputs, so the command reaches its backend (inputs are checked before it starts).
+    const args = [path.join(ROOT, 'bin', 'margin-mse.js'), 'train', 'losses', '--check', sharedPath('goldens', 'losses', 'golden.json'), '--backend', 'wasm'];
+    const err = await run(process.execPath, args, { cwd: ROOT, env: { ...process.env, [THREADS_ENV]: 'two' } }).then(
       () => null,
       (e: { code: number; stderr: string }) => e,
     );
