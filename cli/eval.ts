@@ -1,5 +1,4 @@
 import path from 'node:path';
-import { existsSync } from 'node:fs';
 import type { Argv, CommandModule } from 'yargs';
 import { ConfigError, InputError } from '../common/errors.js';
 import type { Run } from '../data/runs.js';
@@ -289,19 +288,15 @@ interface Student {
 /** The config (its `eval` section and the `data` section's sequence lengths), the student and its tokenizer; prints the engine. */
 async function loadStudent(argv: ModelArgs): Promise<Student> {
   const full = await fullConfig(argv);
-  const [{ initBackend }, { loadTokenizer }, { loadDistilBert }, { studentEncoder }, { resolveVocab }] = await Promise.all([
+  const [{ initBackend }, { loadTokenizer }, { loadDistilBert }, { studentEncoder }, { modelVocab }] = await Promise.all([
     import('../models/engine/backend.js'),
     import('../data/tokenizer.js'),
     import('../models/weights/hf.js'),
     import('../eval/embed.js'),
-    import('../data/config.js'),
+    import('../data/vocab-name.js'),
   ]);
   const dir = argv.model;
-  // --vocab takes what data.vocab takes: a file, or a bundled name such as bert-base-uncased
-  const vocab = argv.vocab !== undefined ? resolveVocab(argv.vocab) : path.join(dir, 'vocab.txt');
-  if (argv.vocab === undefined && !existsSync(vocab)) {
-    throw new ConfigError(`${dir}: the model folder has no vocab.txt; pass --vocab FILE, or a bundled name such as --vocab bert-base-uncased`);
-  }
+  const vocab = modelVocab(dir, argv.vocab); // --vocab takes what data.vocab takes: a file, or a bundled name
   await initBackend(argv.backend ?? full.run.backend);
   const tokenizer = await loadTokenizer(vocab);
   const model = await loadDistilBert(dir);

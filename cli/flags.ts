@@ -19,7 +19,6 @@ export const NON_NEGATIVE: NumberRule = { expected: 'a number >= 0', ok: (n) => 
 export const UNIT_INTERVAL: NumberRule = { expected: 'a number in [0, 1]', ok: (n) => n >= 0 && n <= 1 };
 /** A probability that is neither certain nor impossible (a significance level). */
 export const OPEN_UNIT_INTERVAL: NumberRule = { expected: 'a number in (0, 1)', ok: (n) => n > 0 && n < 1 };
-export const FINITE: NumberRule = { expected: 'a finite number', ok: (n) => Number.isFinite(n) };
 export const atLeast = (min: number): NumberRule => ({ expected: `an integer >= ${min}`, ok: (n) => Number.isInteger(n) && n >= min });
 
 /** The number in a flag's value, or throws InputError(`flag`, …). */

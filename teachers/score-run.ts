@@ -1,9 +1,8 @@
-import { existsSync } from 'node:fs';
-import path from 'node:path';
 import { InputError } from '../common/errors.js';
 import { progress } from '../common/progress.js';
 import { ranked, readRun, writeRun, type Run } from '../data/runs.js';
 import { loadTokenizer } from '../data/tokenizer.js';
+import { modelVocab } from '../data/vocab-name.js';
 import { loadIdText } from '../data/tsv.js';
 import type { InferenceChoice } from '../models/engine/inference.js';
 import { loadTeacher, scorePairs } from './pair-scorer.js';
@@ -39,8 +38,7 @@ export interface ScoreRunOptions {
 
 export async function scoreRun(opts: ScoreRunOptions): Promise<{ out: string; queries: number; pairs: number; seconds: number }> {
   const t0 = Date.now();
-  const vocab = opts.vocab ?? path.join(opts.model, 'vocab.txt');
-  if (!existsSync(vocab)) throw new InputError(vocab, undefined, 'a WordPiece vocab.txt (pass --vocab)', 'no such file');
+  const vocab = modelVocab(opts.model, opts.vocab); // a file or a bundled name, as data.vocab
   const [candidates, queries, passages] = await Promise.all([readRun(opts.run), loadIdText(opts.queries), loadIdText(opts.collection)]);
   // Every id is checked before the model runs, so a wrong file fails in seconds, not after hours of scoring.
   const pairs: { qid: string; pid: string; query: string; passage: string }[] = [];

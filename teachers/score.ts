@@ -5,7 +5,7 @@ import { ConfigError } from '../common/config.js';
 import { InputError, show } from '../common/errors.js';
 import { readLines } from '../common/lines.js';
 import { progress } from '../common/progress.js';
-import { resolveVocab } from '../data/config.js';
+import { modelVocab } from '../data/vocab-name.js';
 import { loadTokenizer } from '../data/tokenizer.js';
 import { readTriples } from '../data/triples.js';
 import { loadIdText } from '../data/tsv.js';
@@ -125,8 +125,7 @@ export async function scoreTriples(opts: ScoreOptions): Promise<ScoreSummary> {
   const maxLength = opts.maxLength ?? 512;
   if (!(batchSize >= 1)) throw new ConfigError(`--batch-size must be >= 1, got ${batchSize}`);
   const input = opts.input ?? (await detectInput(opts.triples));
-  const vocab = opts.vocab !== undefined ? resolveVocab(opts.vocab) : path.join(opts.model, 'vocab.txt'); // a file or a bundled name, as data.vocab
-  if (!existsSync(vocab)) throw new InputError(vocab, undefined, 'a WordPiece vocab.txt (pass --vocab)', 'no such file');
+  const vocab = modelVocab(opts.model, opts.vocab); // a file or a bundled name, as data.vocab
 
   // A sidecar records what the output was made from, so a resume never mixes two runs' lines.
   const meta: RunMeta = { model: path.resolve(opts.model), triples: path.resolve(opts.triples), input, maxLength, vocab: path.resolve(vocab) };

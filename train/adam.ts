@@ -84,7 +84,7 @@ export class Adam {
  * One parameter's update: the formula above kernel by kernel, as the one expression it replaced computed it
  * (bit-identical), with every intermediate freed as soon as the next one exists and the moments updated in
  * place (m takes b1 m, then b1 m + (1 - b1) g), so at most two full-size temporaries live beside p, m, v and g
- * (the one-expression tidy kept ~13 until it ended: for the word embedding about 1.2 GB).
+ * (the one-expression tidy kept about thirteen until it ended; docs/train.md has the measured cost).
  */
 function update(
   p: tf.Variable,

@@ -139,7 +139,7 @@ export async function runLoop(o: LoopOptions): Promise<TrainSummary> {
         shown = { loss: row.loss!.toFixed(4) };
         if (terms.length > 1) for (const [k, v] of Object.entries(row.terms!)) shown[k] = v.toFixed(4); // one term alone is the loss
         // triples/s over the bar's own span, as its step/s (the log window's rate left out validation time
-        // on one side only, so the two disagreed by 10x).
+        // on one side only, so the two disagreed).
         const seconds = Math.max((Date.now() - t0) / 1000, 1e-3);
         shown['triples/s'] = ((state.triples - start.triples) / seconds).toFixed(1);
         window = openWindow(Date.now());
