@@ -69,6 +69,20 @@ describe('prepare (id triples)', () => {
     expect(again.manifest.passages.shards[0].sha256).toBe(info.sha256);
   });
 
+  it('a shard a reusing prepare verified is still refused when changed before it is read in the same process', async () => {
+    const cfg = fixture('verified-then-changed');
+    await prepare(cfg);
+    const reused = await prepare(cfg); // hashes every shard: they are now verified in this process
+    expect(reused.reused).toBe(true);
+    const info = reused.manifest.passages.shards[0];
+    await expect(readTokenShard(cfg.cache_dir, info)).resolves.toBeDefined();
+    const file = path.join(cfg.cache_dir, info.file);
+    const bytes = Buffer.from(readFileSync(file));
+    bytes[bytes.length >> 1] ^= 0x01;
+    writeFileSync(file, bytes);
+    await expect(readTokenShard(cfg.cache_dir, info)).rejects.toThrow(`${file}: expected the content manifest.json lists (sha256 ${info.sha256})`);
+  });
+
   it('an unknown pid is an error naming file and line, or skipped and listed', async () => {
     const bad = TRIPLES + '1\t2\t1000\t999999\t3\n';
     const cfg = fixture('unknown', bad);
