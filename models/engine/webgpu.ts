@@ -229,13 +229,27 @@ export async function initWebgpu(opts: { requireHardware: boolean }): Promise<{ 
   return { ok: true, detail: `@tensorflow/tfjs-backend-webgpu ${tf.version_core} on ${describeAdapter(found.summary)}` };
 }
 
-/** The adapter of one Dawn backend in this process, or why there is none. */
+/**
+ * The adapter of one Dawn backend in this process, or why there is none; opened once per process and kept
+ * with its Dawn instance: a second instance, or the first one collected while its adapter is in use, ends
+ * the process in Dawn's native code (std::system_error) when the backend is started again.
+ */
+const opened = new Map<AdapterSummary['dawnBackend'], { gpu: Gpu; adapter: GpuAdapter } | string>();
+
 async function openAdapter(backend: AdapterSummary['dawnBackend']): Promise<GpuAdapter | string> {
+  if (!opened.has(backend)) opened.set(backend, await createAdapter(backend));
+  const o = opened.get(backend)!;
+  return typeof o === 'string' ? o : o.adapter;
+}
+
+async function createAdapter(backend: AdapterSummary['dawnBackend']): Promise<{ gpu: Gpu; adapter: GpuAdapter } | string> {
   const d = await loadDawn();
   if (typeof d === 'string') return d;
   process.env.EGL_PLATFORM ??= 'surfaceless'; // Mesa's EGL without X or Wayland
   try {
-    return (await d.create(ATTEMPTS[backend].options).requestAdapter(ATTEMPTS[backend].request)) ?? `Dawn ${backend}: no adapter in this process`;
+    const gpu = d.create(ATTEMPTS[backend].options);
+    const adapter = await gpu.requestAdapter(ATTEMPTS[backend].request);
+    return adapter ? { gpu, adapter } : `Dawn ${backend}: no adapter in this process`;
   } catch (err) {
     return `Dawn ${backend}: ${err instanceof Error ? err.message.split('\n')[0] : String(err)}`;
   }
