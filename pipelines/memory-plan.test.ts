@@ -106,6 +106,14 @@ describe('margin-mse train plan and accumulation_steps: auto', () => {
     expect(existsSync(path.join(tmp.dir, 'runs', 'small', 'metrics.jsonl'))).toBe(false);
   });
 
+  it('a step the plan does not measure (K > 1 negatives, an in-batch term) is refused in one line, not planned too small', async () => {
+    const inBatch = await cli('train', 'plan', '--config', config, '--set', 'train.loss=[{name: margin-mse}, {name: in-batch}]');
+    expect(inBatch).toMatchObject({ code: 1, stdout: '' });
+    expect(inBatch.stderr.trim()).toBe('margin-mse: the memory plan measures steps of triples (1 negative) with pairwise losses; this config has an in-batch loss term: set train.accumulation_steps to a number');
+    const groups = await cli('train', 'plan', '--config', config, '--set', 'data.groups={source: jsonl, file: g.jsonl, negatives: 4}');
+    expect(groups.stderr.trim()).toMatch(/this config has data\.groups with 4 negatives per query: set train\.accumulation_steps to a number$/);
+  });
+
   it('auto without run.device_memory, and a bad memory size, are one line naming the key or flag', async () => {
     const auto = await cli('train', 'plan', '--config', config, '--set', 'train.accumulation_steps=auto');
     expect(auto.code).toBe(1);

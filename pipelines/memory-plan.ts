@@ -1,6 +1,7 @@
 import { ConfigError } from '../common/config.js';
 import { DISTILBERT_BASE } from '../models/distilbert.js';
 import { readDistilBertConfig } from '../models/weights/hf.js';
+import { lossTerms, termsNeed } from '../train/loss-terms.js';
 import type { ModelSizes } from '../train/memory-probe.js';
 import { choiceLine, planMemory, type MemoryPlan, type PlanInput } from '../train/memory-plan.js';
 import { MEMORY_EXAMPLES, parseMemory } from '../train/memory-size.js';
@@ -19,8 +20,24 @@ async function modelSizes(config: Config, checkpointDir?: string): Promise<Model
   return Object.fromEntries(SIZE_FIELDS.map((f) => [f, source[f] ?? DISTILBERT_BASE[f]])) as ModelSizes;
 }
 
+/**
+ * The plan measures a step of triples (groups of 2) under pairwise losses with plain accumulation. A config
+ * whose step is larger (K > 1 negatives per query, or an in-batch term, which takes GradCache under
+ * accumulation) would get a plan for a smaller step than the one it runs: refused, naming what it has.
+ */
+function refuseUnplannable(config: Config): void {
+  const why: string[] = [];
+  const k = config.data.groups?.negatives ?? 1;
+  if (k > 1) why.push(`data.groups with ${k} negatives per query`);
+  if (termsNeed(lossTerms(config.train.loss)).inBatch) why.push('an in-batch loss term');
+  if (why.length) {
+    throw new ConfigError(`the memory plan measures steps of triples (1 negative) with pairwise losses; this config has ${why.join(' and ')}: set train.accumulation_steps to a number`);
+  }
+}
+
 /** The memory plan's input for a config: its student, batch size, sequence lengths, recompute and backend. */
 export async function planInput(config: Config, memory: number | null, checkpointDir?: string): Promise<PlanInput> {
+  refuseUnplannable(config);
   return {
     model: await modelSizes(config, checkpointDir),
     batchSize: config.train.batch_size,
