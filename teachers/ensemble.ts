@@ -1,7 +1,6 @@
-import { promises as fsp } from 'node:fs';
-import path from 'node:path';
 import { ConfigError } from '../common/config.js';
 import { InputError, OutputError } from '../common/errors.js';
+import { inputAtOutput } from '../common/same-file.js';
 import { withAligned, type AlignMode } from './align.js';
 import { AtomicLineWriter, detectFormat, formatRow, type ScoreFormat } from './score-file.js';
 
@@ -45,15 +44,10 @@ export function ensembleWeights(n: number, method: EnsembleMethod, weights?: num
   return weights.map((w) => w / sum);
 }
 
-/** The file a path names (links followed); its absolute path when it does not exist yet. */
-const identity = (p: string): Promise<string> => fsp.realpath(p).catch(() => path.resolve(p));
-
 /** Refuses an output that is one of the inputs: the atomic rename would replace that teacher's scores. */
 async function refuseInputAsOutput(out: string, inputs: string[]): Promise<void> {
-  const target = await identity(out);
-  for (const file of inputs) {
-    if ((await identity(file)) === target) throw new OutputError(`${out}: --out is the --in file ${file}; refusing to overwrite a teacher's scores (write the ensemble elsewhere)`);
-  }
+  const hit = await inputAtOutput(out, inputs.map((f) => ['--in', f] as const));
+  if (hit) throw new OutputError(`${out}: --out is the --in file ${hit[1]}; refusing to overwrite a teacher's scores (write the ensemble elsewhere)`);
 }
 
 export async function ensemble(opts: EnsembleOptions): Promise<EnsembleSummary> {
